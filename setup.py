@@ -1,0 +1,106 @@
+"""Extension logic only; all metadata lives in pyproject.toml.
+
+The C kernels (csrc/) are built as a static library with strict warnings,
+then linked into the Cython extension ``wsfast._c``. A failed compile gives
+a pure-Python install with a banner, unless WSFAST_REQUIRE_EXTENSIONS is set.
+"""
+
+import glob
+import os
+import platform
+import sys
+
+from setuptools import setup
+from setuptools.command.build_clib import build_clib
+from setuptools.command.build_ext import build_ext
+
+ENV = {}
+with open(os.path.join("wsfast", "_env.py")) as f:
+    exec(f.read(), ENV)  # the runtime's own parser: build and import agree
+FLAGS = ENV["read_flags"](strict=True)
+REQUIRE = FLAGS["WSFAST_REQUIRE_EXTENSIONS"]
+
+
+def banner(message):
+    line = "=" * 74
+    print(f"\n{line}\nWARNING: {message}\nwsfast is installed as pure Python (slower).\n{line}\n",
+          file=sys.stderr)
+
+
+class BuildFailed(Exception):
+    pass
+
+
+class OptionalBuild:
+    """Turn a compile failure into a banner and a pure install, unless REQUIRE."""
+
+    def run(self):
+        if getattr(self.distribution, "wsfast_build_failed", False):
+            return
+        try:
+            super().run()
+        except Exception as exc:  # compiler missing or failing: any error type
+            if REQUIRE:
+                raise
+            self.distribution.wsfast_build_failed = True
+            self.distribution.ext_modules = []
+            banner(f"compiling the wsfast extension failed ({exc})")
+
+
+class optional_build_clib(OptionalBuild, build_clib):
+    pass
+
+
+class optional_build_ext(OptionalBuild, build_ext):
+    def build_extensions(self):
+        # `build_ext --inplace` alone does not build the kernel library.
+        self.run_command("build_clib")
+        if not getattr(self.distribution, "wsfast_build_failed", False):
+            super().build_extensions()
+
+
+def compiled_setup():
+    from Cython.Build import cythonize
+
+    debug, sanitize = FLAGS["WSFAST_DEBUG_BUILD"], FLAGS["WSFAST_SANITIZE"]
+    opt = ["-O0", "-g3", "-UNDEBUG"] if debug else ["-O3"]
+    san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"] if sanitize else []
+    warnings = ["-Wall", "-Wextra", "-Wsign-compare", "-Wconversion"]
+    kernel_flags = ["-std=c11", *opt, *warnings, *san] + (["-Werror"] if REQUIRE else [])
+    kernels = ("wsfast_kernels", {
+        "sources": sorted(glob.glob("csrc/*.c")),
+        "include_dirs": ["csrc"],
+        "obj_deps": {"": sorted(glob.glob("csrc/*.h"))},
+        "cflags": kernel_flags,
+        "macros": [("WSFAST_CFLAGS", '"%s"' % " ".join(kernel_flags))],
+    })
+    from setuptools import Extension
+
+    extensions = [
+        Extension("wsfast._c", ["wsfast/_c.pyx"], include_dirs=["csrc"],
+                  depends=sorted(glob.glob("csrc/*.h")),
+                  extra_compile_args=[*opt, *san], extra_link_args=san),
+    ]
+    directives = {"language_level": "3", "boundscheck": False, "wraparound": False,
+                  "cdivision": True, "embedsignature": True}
+    setup(
+        libraries=[kernels],
+        ext_modules=cythonize(extensions, compiler_directives=directives,
+                              annotate=FLAGS["WSFAST_CYTHON_ANNOTATE"]),
+        cmdclass={"build_clib": optional_build_clib, "build_ext": optional_build_ext},
+    )
+
+
+if FLAGS["WSFAST_NO_EXTENSIONS"] or platform.python_implementation() != "CPython":
+    print("wsfast: pure Python build (WSFAST_NO_EXTENSIONS or not CPython)", file=sys.stderr)
+    setup()
+else:
+    try:
+        import Cython.Build  # noqa: F401  (only to know whether the build can run)
+    except ImportError:
+        if REQUIRE:
+            raise
+        banner("Cython is not available")
+        setup()
+    else:
+        compiled_setup()

@@ -1,0 +1,105 @@
+"""Guards: the backend that runs is the one that was asked for."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+import wsfast
+from wsfast._env import env_flag
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    # Import the same wsfast the tests import (installed, or an in-place build).
+    package_parent = os.path.dirname(os.path.dirname(wsfast.__file__))
+    environment = {**os.environ, "PYTHONPATH": package_parent, **env}
+    return subprocess.run(
+        [sys.executable, "-P", "-c", code],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_backend_is_the_expected_one(request: pytest.FixtureRequest) -> None:
+    if request.config.getoption("--c-extensions"):
+        assert wsfast.BACKEND == "c"
+        assert wsfast.features()["mask"] not in ("python",)
+        assert wsfast.features()["kernels"][-1] == "scalar"
+    else:
+        assert wsfast.BACKEND == "python"
+        assert wsfast.features()["mask"] == "python"
+
+
+def test_features_keys() -> None:
+    features = wsfast.features()
+    assert {"backend", "mask", "utf8", "zlib"} <= features.keys()
+    assert features["backend"] == wsfast.BACKEND
+    assert features["zlib"] in ("zlib", "zlib-ng", "isal")
+
+
+def test_no_extensions_switch_selects_python_even_when_compiled() -> None:
+    result = run_python("import wsfast; print(wsfast.BACKEND, wsfast.features()['mask'])",
+                        WSFAST_NO_EXTENSIONS="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["python", "python"]
+
+
+@pytest.mark.c_extension
+def test_extension_is_installed_and_default() -> None:
+    assert importlib.util.find_spec("wsfast._c") is not None
+    result = run_python("import wsfast; print(wsfast.BACKEND)", WSFAST_NO_EXTENSIONS="0")
+    assert result.stdout.split() == ["c"], result.stderr
+
+
+@pytest.mark.c_extension
+@pytest.mark.parametrize("level", ["scalar", "sse2", "avx2", "neon"])
+def test_force_kernel(level: str) -> None:
+    supported = wsfast.features()["kernels"]
+    code = "import wsfast; f = wsfast.features(); print(f['mask'], f['utf8'])"
+    result = run_python(code, WSFAST_FORCE_KERNEL=level)
+    if level in supported:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split()[0] == level
+    else:
+        # Pinning a kernel this CPU cannot run must fail loudly, not fall back.
+        assert result.returncode != 0
+        assert "WSFAST_FORCE_KERNEL" in result.stderr
+
+
+@pytest.mark.c_extension
+def test_force_unknown_kernel_fails_loudly() -> None:
+    result = run_python("import wsfast", WSFAST_FORCE_KERNEL="avx9000")
+    assert result.returncode != 0
+    assert "unknown kernel 'avx9000'" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", " on "])
+def test_env_flag_true(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("WSFAST_TEST_FLAG", value)
+    assert env_flag("WSFAST_TEST_FLAG") is True
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "No", "OFF"])
+def test_env_flag_false(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("WSFAST_TEST_FLAG", value)
+    assert env_flag("WSFAST_TEST_FLAG") is False
+
+
+def test_env_flag_rejects_garbage(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WSFAST_TEST_FLAG", "maybe")
+    with pytest.raises(ValueError, match="not a boolean"):
+        env_flag("WSFAST_TEST_FLAG", strict=True)
+    with pytest.warns(RuntimeWarning, match="treating it as false"):
+        assert env_flag("WSFAST_TEST_FLAG") is False
+
+
+def test_unset_env_flag_is_false(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WSFAST_TEST_FLAG", raising=False)
+    assert env_flag("WSFAST_TEST_FLAG") is False
+    assert env_flag("WSFAST_NO_EXTENSIONS") in (True, False)
