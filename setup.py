@@ -59,6 +59,33 @@ class optional_build_ext(OptionalBuild, build_ext):
             super().build_extensions()
 
 
+# ---- codec section --------------------------------------------------------------
+def codec_extensions(cythonize, directives, compile_args, link_args):
+    """wsfast._codec_c: the codec source wsfast/_codec_py.py compiled by Cython.
+
+    aiohttp's reader_py/reader_c technique with a build-time copy instead of a
+    symlink: Cython compiles the copy wsfast/_codec_c.py through the augmenting
+    wsfast/_codec_c.pxd. The copy (mtime kept, so unchanged sources are not
+    recompiled) is removed once translated, so no package can ship it as an
+    uncompiled wsfast._codec_c.
+    """
+    import shutil
+    from setuptools import Extension
+
+    copy = os.path.join("wsfast", "_codec_c.py")
+    shutil.copy2(os.path.join("wsfast", "_codec_py.py"), copy)
+    try:
+        return cythonize(
+            [Extension("wsfast._codec_c", [copy], include_dirs=["csrc"],
+                       depends=sorted(glob.glob("csrc/*.h")),
+                       extra_compile_args=compile_args, extra_link_args=link_args)],
+            # The pxd alone gives the C types: the source's annotations are for mypy.
+            compiler_directives=dict(directives, annotation_typing=False),
+            annotate=FLAGS["WSFAST_CYTHON_ANNOTATE"])
+    finally:
+        os.remove(copy)
+
+
 def compiled_setup():
     from Cython.Build import cythonize
 
@@ -83,6 +110,7 @@ def compiled_setup():
     ]
     directives = {"language_level": "3", "boundscheck": False, "wraparound": False,
                   "cdivision": True, "embedsignature": True}
+    extensions += codec_extensions(cythonize, directives, [*opt, *san], san)  # codec section
     setup(
         libraries=[kernels],
         ext_modules=cythonize(extensions, compiler_directives=directives,

@@ -98,6 +98,49 @@ const char *wsfast_utf8_name(void);
 /* ---- Frame headers (frame_header.c), RFC 6455 §5.2 ------------------------ */
 /* (codec section: declarations added by the codec work) */
 
+/* Parsing results: > 0 is the header size in bytes (2..14); 0 means more
+ * bytes are needed; < 0 is the rule the header breaks. Every error is a
+ * protocol error (close code 1002) except WSFAST_FRAME_E_TOO_BIG (1009). */
+#define WSFAST_FRAME_NEED_MORE 0
+#define WSFAST_FRAME_E_RSV (-1)                /* an RSV bit no extension claimed */
+#define WSFAST_FRAME_E_OPCODE (-2)             /* a reserved opcode, 3-7 or 11-15 */
+#define WSFAST_FRAME_E_CONTROL_FRAGMENTED (-3) /* a control frame with FIN = 0 (§5.5) */
+#define WSFAST_FRAME_E_MASKED (-4)             /* a masked frame where none may be (§5.1) */
+#define WSFAST_FRAME_E_UNMASKED (-5)           /* an unmasked frame from a client (§5.1) */
+#define WSFAST_FRAME_E_CONTROL_TOO_LONG (-6)   /* a control payload over 125 bytes (§5.5) */
+#define WSFAST_FRAME_E_NOT_MINIMAL (-7)        /* a length not in its shortest form */
+#define WSFAST_FRAME_E_LENGTH_TOP_BIT (-8)     /* a 64-bit length with its top bit set */
+#define WSFAST_FRAME_E_TOO_BIG (-9)            /* a length over rules->max_length */
+
+#define WSFAST_FRAME_HEADER_MAX 14   /* 2 + 8 (64-bit length) + 4 (masking key) */
+#define WSFAST_MAX_CONTROL_PAYLOAD 125u
+
+/* What one endpoint accepts: fixed for a connection. */
+typedef struct {
+    unsigned allowed_rsv; /* RSV bits claimed by extensions: 0b100 = RSV1 */
+    int masked;           /* 1: frames must be masked (server); 0: must not be (client) */
+    uint64_t max_length;  /* largest payload accepted; UINT64_MAX for no limit */
+} wsfast_frame_rules;
+
+typedef struct {
+    uint64_t length;            /* payload length */
+    unsigned char mask_key[4];  /* all zero when not masked */
+    unsigned first;             /* byte 0: FIN, RSV1-3, opcode */
+    unsigned masked;            /* 1 when a masking key follows the length */
+    unsigned size;              /* header bytes, 2..14 */
+} wsfast_frame_header;
+
+/* Parse the header at the start of data[0, len). Checks each rule as soon
+ * as the byte deciding it is there, so an error is reported by the first
+ * call that sees the offending byte. *h is written only on success. */
+int wsfast_frame_header_parse(wsfast_frame_header *h, const unsigned char *data, size_t len,
+                              const wsfast_frame_rules *rules);
+
+/* Write the header of a frame with the shortest length encoding; mask_key
+ * is NULL for an unmasked frame. Returns the header size (2..14). */
+size_t wsfast_frame_header_build(unsigned char out[WSFAST_FRAME_HEADER_MAX], unsigned first,
+                                 uint64_t length, const unsigned char *mask_key);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,6 +24,11 @@ BACKEND_MODULES = {
     "python": ("wsfast._py",),
     "c": ("wsfast._c",),
 }
+# (codec section) The frame and message classes: the codec source itself for
+# Python, its Cython build for C (the first module of a backend stays the
+# primitives module: the fixture selects kernels on it).
+BACKEND_MODULES["python"] += ("wsfast._codec_py",)
+BACKEND_MODULES["c"] += ("wsfast._codec_c",)
 
 
 @dataclass(frozen=True)

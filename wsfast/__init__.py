@@ -13,23 +13,41 @@ from typing import Any
 from ._backend import BACKEND, impl
 from ._version import __version__
 from .constants import CloseCode, Opcode
+from .deflate import PerMessageDeflate, zlib_backend
 from .exceptions import ProtocolError
+from .frames import Frame, FrameDecoder, encode_frame
+from .handshake import accept_key
+from .messages import Close, Decoder, Encoder, Message
 
 __all__ = [
     "BACKEND",
+    "Close",
     "CloseCode",
+    "Decoder",
+    "Encoder",
+    "Frame",
+    "FrameDecoder",
     "Masker",
+    "Message",
     "Opcode",
+    "PerMessageDeflate",
     "ProtocolError",
+    "Utf8Validator",
     "__version__",
+    "accept_key",
+    "encode_frame",
     "features",
     "mask",
     "mask_inplace",
+    "validate_utf8",
 ]
 
 mask = impl.mask
 mask_inplace = impl.mask_inplace
 Masker = impl.Masker
+
+validate_utf8 = impl.validate_utf8
+Utf8Validator = impl.Utf8Validator
 
 
 def features() -> dict[str, Any]:
@@ -46,7 +64,7 @@ def features() -> dict[str, Any]:
         "backend": BACKEND,
         "mask": impl.KERNEL_NAMES["mask"],
         "utf8": impl.KERNEL_NAMES["utf8"],
-        "zlib": "zlib",
+        "zlib": zlib_backend(),
         "kernels": impl._kernels() if compiled else [],
         "build": impl._build_info() if compiled else {},
         "free_threaded": not getattr(sys, "_is_gil_enabled", lambda: True)(),

@@ -1,5 +1,8 @@
+"""``python -m wsfast``: the same command line as the ``wsfast`` script."""
+
 import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

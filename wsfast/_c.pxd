@@ -1,6 +1,6 @@
 # C-level declarations of csrc/wsfast.h, for wsfast/_c.pyx and any compiled
 # module that cimports the kernels.
-from libc.stdint cimport uint32_t
+from libc.stdint cimport uint32_t, uint64_t
 
 
 cdef extern from "wsfast.h" nogil:
@@ -30,3 +30,44 @@ cdef extern from "wsfast.h" nogil:
     const char *wsfast_utf8_name()
 
     # ---- frame headers (codec section)
+    int WSFAST_FRAME_HEADER_MAX
+    ctypedef struct wsfast_frame_rules:
+        unsigned allowed_rsv
+        int masked
+        uint64_t max_length
+    ctypedef struct wsfast_frame_header:
+        uint64_t length
+        unsigned char mask_key[4]
+        unsigned first
+        unsigned masked
+        unsigned size
+    int wsfast_frame_header_parse(wsfast_frame_header *h, const unsigned char *data, size_t len,
+                                  const wsfast_frame_rules *rules)
+    size_t wsfast_frame_header_build(unsigned char *out, unsigned first, uint64_t length,
+                                     const unsigned char *mask_key)
+
+
+# ---- codec primitives (codec section) ------------------------------------------
+# cpdef so that wsfast._codec_c (the codec source compiled by Cython, see
+# wsfast/_codec_c.pxd) calls them at C level, while tests call them from Python
+# next to their twins in wsfast._py.
+
+cpdef (int, unsigned int, uint64_t, uint32_t) _frame_parse(
+    bytes data, Py_ssize_t pos, Py_ssize_t end, unsigned int allowed_rsv, bint masked,
+    uint64_t max_length) noexcept
+cpdef bytes _frame_unmask(bytes data, Py_ssize_t pos, Py_ssize_t n, uint32_t key)
+cpdef uint32_t _utf8_feed(uint32_t state, bytes data, Py_ssize_t pos, Py_ssize_t end) noexcept
+cpdef bytes _frame_build(unsigned int first, object payload, object key)
+
+
+cdef class _Payload:
+    cdef bytes _buf
+    cdef Py_ssize_t _size
+    cdef Py_ssize_t _fill
+    cdef Py_ssize_t _last
+    cpdef int write(self, bytes data, Py_ssize_t pos, Py_ssize_t n, uint32_t key) except -1
+    cpdef uint32_t utf8(self, uint32_t state) noexcept
+    cpdef bytes finish(self)
+
+
+cpdef _Payload _new_payload(Py_ssize_t size)

@@ -12,7 +12,7 @@ from cpython.buffer cimport (
     PyObject_CheckBuffer,
     PyObject_GetBuffer,
 )
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.number cimport PyNumber_Index
 from libc.string cimport memcpy
 
@@ -148,6 +148,337 @@ cdef class Masker:
 
 # ---- UTF-8 validation (RFC 3629) ------------------------------------------------
 # (utf8 section)
+# RFC 6455 §5.6 and §8.1: text payloads and close reasons must be valid UTF-8.
+# The kernels (csrc/utf8_*.c) are resumable and fail-fast; this glue holds the
+# buffer, releases the GIL for large inputs and keeps the validator's counters.
+
+
+cdef inline void run_utf8(uint32_t *state, const unsigned char *data, Py_ssize_t n,
+                          size_t *index) noexcept:
+    """Validate with the selected kernel, without the GIL for large buffers."""
+    if n >= GIL_RELEASE_THRESHOLD:
+        with nogil:
+            index[0] = wsfast_utf8(state, data, <size_t>n)
+    else:
+        index[0] = wsfast_utf8(state, data, <size_t>n)
+
+
+def validate_utf8(data):
+    """validate_utf8(data) -> bool
+
+    Whether ``data`` is complete, valid UTF-8 (RFC 3629): no overlong form, no
+    surrogate, nothing above U+10FFFF, no truncated sequence at the end.
+
+    Raises:
+        TypeError: ``data`` is not a buffer.
+        ValueError: ``data`` is not C-contiguous.
+    """
+    cdef Py_buffer view
+    cdef uint32_t state = WSFAST_UTF8_ACCEPT
+    cdef size_t index
+    # bytes needs no buffer request: it is immutable and held by the caller.
+    if type(data) is bytes:
+        run_utf8(&state, <const unsigned char *>PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data),
+                 &index)
+        return state == WSFAST_UTF8_ACCEPT
+    get_buffer(data, &view, "data", False)
+    try:
+        run_utf8(&state, <const unsigned char *>view.buf, view.len, &index)
+    finally:
+        PyBuffer_Release(&view)
+    return state == WSFAST_UTF8_ACCEPT
+
+
+cdef class Utf8Validator:
+    """Incremental, fail-fast UTF-8 validation of a message that arrives in pieces.
+
+    ``feed`` turns False at the chunk holding the first byte that proves the
+    input invalid (``ED A0`` fails at ``A0``) and stays False; a sequence cut
+    at a chunk boundary is carried into the next chunk, and only ``finish``
+    treats an unfinished sequence as invalid.
+    """
+
+    cdef uint32_t _state
+    cdef Py_ssize_t _consumed
+    cdef Py_ssize_t _error  # absolute offset of the first invalid byte, or -1
+
+    def __cinit__(self):
+        self._state = WSFAST_UTF8_ACCEPT
+        self._consumed = 0
+        self._error = -1
+
+    cdef Py_ssize_t _feed(self, object data) except -1:
+        """Validate the next chunk and return its length; an error is recorded
+        in ``_error``. After an error the bytes are only counted."""
+        cdef Py_buffer view
+        cdef bint is_bytes = type(data) is bytes
+        cdef const unsigned char *ptr
+        cdef Py_ssize_t n
+        cdef uint32_t state = self._state
+        cdef size_t index
+        if is_bytes:
+            ptr = <const unsigned char *>PyBytes_AS_STRING(data)
+            n = PyBytes_GET_SIZE(data)
+        else:
+            get_buffer(data, &view, "data", False)
+            ptr = <const unsigned char *>view.buf
+            n = view.len
+        try:
+            # A local state: with the GIL released nothing may touch self.
+            if self._error < 0 and n > 0:
+                run_utf8(&state, ptr, n, &index)
+                self._state = state
+                if state == WSFAST_UTF8_REJECT:
+                    self._error = self._consumed + <Py_ssize_t>index
+            self._consumed += n
+        finally:
+            if not is_bytes:
+                PyBuffer_Release(&view)
+        return n
+
+    def feed(self, data):
+        """Validate the next chunk.
+
+        Returns:
+            False as soon as the bytes seen so far cannot start valid UTF-8,
+            and from then on; True otherwise.
+
+        Raises:
+            TypeError: ``data`` is not a buffer.
+            ValueError: ``data`` is not C-contiguous.
+        """
+        self._feed(data)
+        return self._error < 0
+
+    def finish(self):
+        """Whether the bytes so far are valid and end at a code point boundary.
+
+        A message that stops inside a sequence is invalid (RFC 3629); this
+        only reports it and changes nothing.
+        """
+        return self._error < 0 and self._state == WSFAST_UTF8_ACCEPT
+
+    def reset(self):
+        """Start a new message."""
+        self._state = WSFAST_UTF8_ACCEPT
+        self._consumed = 0
+        self._error = -1
+
+    @property
+    def valid(self):
+        """No invalid byte seen so far."""
+        return self._error < 0
+
+    @property
+    def error_offset(self):
+        """Absolute offset of the first byte proven invalid, or None."""
+        return None if self._error < 0 else self._error
+
+    @property
+    def consumed(self):
+        """Total bytes fed since the last reset, including any after an error."""
+        return self._consumed
+
+    def validate(self, data):
+        """The wsaccel / autobahn API: validate the next chunk.
+
+        Returns:
+            ``(valid, ends_on_code_point, index_in_this_chunk, total_index)``.
+            Valid: ``(True, ends, len(data), consumed)``. At the first error:
+            ``(False, False, index of the invalid byte, its absolute offset)``.
+            Afterwards, as wsaccel: ``(False, False, 0, offset)``, or
+            ``(True, False, 0, offset)`` for an empty chunk.
+
+        Raises:
+            TypeError: ``data`` is not a buffer.
+            ValueError: ``data`` is not C-contiguous.
+        """
+        cdef bint failed_before = self._error >= 0
+        cdef Py_ssize_t start = self._consumed
+        cdef Py_ssize_t n = self._feed(data)
+        if self._error < 0:
+            return (True, self._state == WSFAST_UTF8_ACCEPT, n, self._consumed)
+        if failed_before:
+            return (n == 0, False, 0, self._error)
+        return (False, False, self._error - start, self._error)
+
+
+# ---- Codec primitives (RFC 6455 §5.2, §5.3) --------------------------------------
+# (codec section) The frame and message state machines live once in
+# wsfast/_codec_py.py; compiled as wsfast._codec_c they call these at C level.
+# Positions are clamped or checked here, so a Python caller cannot make them
+# read outside ``data``. Masking keys travel as integers: key byte i is bits
+# 8i..8i+7, the same in both backends.
+
+cdef inline void key_to_bytes(uint32_t key, Py_ssize_t phase, unsigned char out[4]) noexcept:
+    """The key bytes as seen from payload byte ``phase``: out[i] = key[(phase + i) % 4]."""
+    cdef int i
+    for i in range(4):
+        out[i] = <unsigned char>(key >> (8 * ((phase + i) & 3)))
+
+
+cpdef (int, unsigned int, uint64_t, uint32_t) _frame_parse(
+        bytes data, Py_ssize_t pos, Py_ssize_t end, unsigned int allowed_rsv, bint masked,
+        uint64_t max_length) noexcept:
+    """_frame_parse(data, pos, end, allowed_rsv, masked, max_length) -> (status, first, length, key)
+
+    Parse the frame header at ``data[pos:end]``. ``status`` is the header size,
+    0 when more bytes are needed, or a negative WSFAST_FRAME_E_* code.
+    """
+    cdef wsfast_frame_header h
+    cdef wsfast_frame_rules rules
+    cdef Py_ssize_t size = 0 if data is None else PyBytes_GET_SIZE(data)
+    if end > size:
+        end = size
+    if pos < 0:
+        pos = 0
+    if pos >= end:
+        return (0, 0, 0, 0)
+    rules.allowed_rsv = allowed_rsv
+    rules.masked = masked
+    rules.max_length = max_length
+    cdef int status = wsfast_frame_header_parse(
+        &h, <const unsigned char *>PyBytes_AS_STRING(data) + pos, <size_t>(end - pos), &rules)
+    if status <= 0:
+        return (status, 0, 0, 0)
+    return (status, h.first, h.length,
+            <uint32_t>h.mask_key[0] | (<uint32_t>h.mask_key[1] << 8)
+            | (<uint32_t>h.mask_key[2] << 16) | (<uint32_t>h.mask_key[3] << 24))
+
+
+cdef inline int check_range(bytes data, Py_ssize_t pos, Py_ssize_t n) except -1:
+    if data is None:
+        raise TypeError("data must be bytes, not None")
+    if pos < 0 or n < 0 or n > PyBytes_GET_SIZE(data) - pos:
+        raise ValueError("payload range outside data")
+    return 0
+
+
+cdef inline void unmask_copy(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
+                             uint32_t key, Py_ssize_t phase) noexcept:
+    """Copy n bytes, unmasking with the key at ``phase`` (key 0 is a plain copy)."""
+    cdef unsigned char k[4]
+    if key == 0:
+        memcpy(dst, src, <size_t>n)
+    else:
+        key_to_bytes(key, phase, k)
+        run_mask(dst, src, n, k)
+
+
+cpdef bytes _frame_unmask(bytes data, Py_ssize_t pos, Py_ssize_t n, uint32_t key):
+    """_frame_unmask(data, pos, n, key) -> bytes
+
+    ``data[pos:pos + n]`` unmasked with ``key``, copied out in one pass.
+    """
+    check_range(data, pos, n)
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, n)
+    unmask_copy(<unsigned char *>PyBytes_AS_STRING(out),
+                <const unsigned char *>PyBytes_AS_STRING(data) + pos, n, key, 0)
+    return out
+
+
+cpdef uint32_t _utf8_feed(uint32_t state, bytes data, Py_ssize_t pos, Py_ssize_t end) noexcept:
+    """_utf8_feed(state, data, pos, end) -> state
+
+    Continue UTF-8 validation over ``data[pos:end]``: 0 (WSFAST_UTF8_ACCEPT)
+    at a code point boundary, 1 (WSFAST_UTF8_REJECT) once a byte is invalid,
+    anything else in the middle of a code point.
+    """
+    cdef Py_ssize_t size = 0 if data is None else PyBytes_GET_SIZE(data)
+    if end > size:
+        end = size
+    if pos < 0:
+        pos = 0
+    if pos < end and state != WSFAST_UTF8_REJECT:
+        wsfast_utf8(&state, <const unsigned char *>PyBytes_AS_STRING(data) + pos,
+                    <size_t>(end - pos))
+    return state
+
+
+cpdef bytes _frame_build(unsigned int first, object payload, object key):
+    """_frame_build(first, payload, key) -> bytes
+
+    One frame: header byte ``first``, the shortest length encoding, and the
+    payload masked with ``key`` (4 bytes) or unmasked (None), written into
+    one new buffer.
+    """
+    cdef Py_buffer view
+    cdef unsigned char k[4]
+    cdef unsigned char header[14]
+    cdef const unsigned char *key_ptr = NULL
+    cdef size_t header_size
+    cdef bytes out
+    cdef unsigned char *dst
+    if key is not None:
+        get_key(key, k)
+        key_ptr = k
+    get_buffer(payload, &view, "payload", False)
+    try:
+        header_size = wsfast_frame_header_build(header, first & 0xFF, <uint64_t>view.len, key_ptr)
+        out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>header_size + view.len)
+        dst = <unsigned char *>PyBytes_AS_STRING(out)
+        memcpy(dst, header, header_size)
+        if key_ptr == NULL:
+            memcpy(dst + header_size, view.buf, <size_t>view.len)
+        else:
+            run_mask(dst + header_size, <const unsigned char *>view.buf, view.len, k)
+    finally:
+        PyBuffer_Release(&view)
+    return out
+
+
+cdef class _Payload:
+    """A frame payload that arrives over several feed() calls.
+
+    Preallocated at the size the header declared, filled in place by write()
+    (unmasking while copying, the key phase following the fill), and handed
+    out by finish() without a further copy. The buffer is a bytes object that
+    nobody else sees until finish().
+    """
+
+    def __init__(self, Py_ssize_t size):
+        if size < 0:
+            raise ValueError("size must be >= 0")
+        self._buf = PyBytes_FromStringAndSize(NULL, size)
+        self._size = size
+        self._fill = 0
+        self._last = 0
+
+    cpdef int write(self, bytes data, Py_ssize_t pos, Py_ssize_t n, uint32_t key) except -1:
+        """Append ``data[pos:pos + n]``, unmasked with ``key``."""
+        check_range(data, pos, n)
+        if self._buf is None:
+            raise ValueError("payload already finished")
+        if n > self._size - self._fill:
+            raise ValueError("more bytes than the payload holds")
+        unmask_copy(<unsigned char *>PyBytes_AS_STRING(self._buf) + self._fill,
+                    <const unsigned char *>PyBytes_AS_STRING(data) + pos, n, key, self._fill & 3)
+        self._last = self._fill
+        self._fill += n
+        return 0
+
+    cpdef uint32_t utf8(self, uint32_t state) noexcept:
+        """Continue UTF-8 validation (as _utf8_feed) over the bytes of the last write()."""
+        if self._buf is not None and self._last < self._fill and state != WSFAST_UTF8_REJECT:
+            wsfast_utf8(&state, <const unsigned char *>PyBytes_AS_STRING(self._buf) + self._last,
+                        <size_t>(self._fill - self._last))
+        return state
+
+    cpdef bytes finish(self):
+        """The complete payload; the object accepts no more writes."""
+        if self._buf is None or self._fill != self._size:
+            raise ValueError("payload is not complete")
+        out = self._buf
+        self._buf = None
+        return out
+
+
+cpdef _Payload _new_payload(Py_ssize_t size):
+    """_new_payload(size) -> _Payload
+
+    A _Payload (a function, so the compiled codec can call it at C level).
+    """
+    return _Payload(size)
 
 
 # ---- Kernel selection and introspection -------------------------------------------

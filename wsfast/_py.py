@@ -2,15 +2,33 @@
 
 Runs wherever there is no compiler, and is the reference the compiled
 kernels are tested against. Each primitive uses the fastest technique pure
-Python offers (whole-buffer big-integer XOR for masking) rather than a loop
-over bytes.
+Python offers (big-integer XOR or bytes.translate for masking) rather than a
+loop over bytes.
 """
 
 from __future__ import annotations
 
+import codecs
 import operator
+import struct
 
 from ._buffers import byte_view, key_bytes
+from .constants import (
+    FRAME_E_CONTROL_FRAGMENTED,
+    FRAME_E_CONTROL_TOO_LONG,
+    FRAME_E_LENGTH_TOP_BIT,
+    FRAME_E_MASKED,
+    FRAME_E_NOT_MINIMAL,
+    FRAME_E_OPCODE,
+    FRAME_E_RSV,
+    FRAME_E_TOO_BIG,
+    FRAME_E_UNMASKED,
+    FRAME_NEED_MORE,
+    MAX_CONTROL_PAYLOAD,
+    RESERVED_OPCODES,
+    UTF8_ACCEPT,
+    UTF8_REJECT,
+)
 
 __all__ = [
     "KERNEL_NAMES",
@@ -26,18 +44,34 @@ KERNEL_NAMES = {"mask": "python", "utf8": "python"}
 # ---- Masking (RFC 6455 §5.3) -------------------------------------------------
 
 
-def _xor(data: memoryview, key: bytes) -> bytes:
-    """XOR ``data`` with ``key`` repeated, as one big-integer operation.
+# Below this length one big-integer XOR is cheapest; above it, four
+# bytes.translate passes over the strided lanes are (they avoid the
+# bytes <-> int conversions, which dominate for long buffers).
+_TRANSLATE_THRESHOLD = 128
+_xor_tables: dict[int, bytes] = {}
 
-    CPython converts between bytes and integers in C, so three linear passes
-    beat any per-byte loop in Python by two orders of magnitude.
-    """
+
+def _xor_table(key_byte: int) -> bytes:
+    """The translate table that XORs every byte with ``key_byte``."""
+    table = _xor_tables.get(key_byte)
+    if table is None:
+        table = _xor_tables[key_byte] = bytes(i ^ key_byte for i in range(256))
+    return table
+
+
+def _xor(data: memoryview, key: bytes) -> bytes:
+    """XOR ``data`` with ``key`` repeated, without a per-byte Python loop."""
     length = len(data)
-    if length == 0:
-        return b""
-    repeated = key * (length // 4 + 1)
-    value = int.from_bytes(data, "little") ^ int.from_bytes(repeated[:length], "little")
-    return value.to_bytes(length, "little")
+    if length < _TRANSLATE_THRESHOLD:
+        if length == 0:
+            return b""
+        repeated = key * (length // 4 + 1)
+        value = int.from_bytes(data, "little") ^ int.from_bytes(repeated[:length], "little")
+        return value.to_bytes(length, "little")
+    lanes = bytearray(data)
+    for phase in range(4):
+        lanes[phase::4] = lanes[phase::4].translate(_xor_table(key[phase]))
+    return bytes(lanes)
 
 
 def _rotate(key: bytes, offset: int) -> bytes:
@@ -114,3 +148,392 @@ class Masker:
 
 # ---- UTF-8 validation (RFC 3629) ----------------------------------------------
 # (utf8 section)
+# RFC 6455 §5.6 and §8.1: text payloads and close reasons must be valid UTF-8.
+# CPython's strict decoder gives the verdict at C speed (it follows RFC 3629:
+# no overlongs, surrogates or code points above U+10FFFF). A small state
+# machine over at most four bytes adds what the decoder does not say: the
+# exact first invalid byte, and whether an unfinished tail can still become
+# valid (CPython also waits on ED A0..BF, a surrogate that never can).
+
+__all__ += ["Utf8Validator", "validate_utf8"]
+
+
+def _lead_rules() -> tuple[tuple[int, int, int] | None, ...]:
+    """RFC 3629 §4 by lead byte: (continuation bytes due, lowest and highest
+    allowed first continuation byte); None for bytes that never start a
+    sequence (continuations, C0, C1 and F5..FF)."""
+    rules: list[tuple[int, int, int] | None] = [None] * 256
+    for lead in range(0xC2, 0xE0):
+        rules[lead] = (1, 0x80, 0xBF)
+    for lead in range(0xE1, 0xF0):
+        rules[lead] = (2, 0x80, 0xBF)
+    rules[0xE0] = (2, 0xA0, 0xBF)  # E0 80..9F would be overlong
+    rules[0xED] = (2, 0x80, 0x9F)  # ED A0..BF would be a surrogate
+    for lead in range(0xF1, 0xF4):
+        rules[lead] = (3, 0x80, 0xBF)
+    rules[0xF0] = (3, 0x90, 0xBF)  # F0 80..8F would be overlong
+    rules[0xF4] = (3, 0x80, 0x8F)  # F4 90..BF would be above U+10FFFF
+    return tuple(rules)
+
+
+_LEAD = _lead_rules()
+
+
+def _first_invalid(seq: bytes | memoryview) -> int:
+    """The index of the first byte of ``seq`` (which starts at a code point
+    boundary) that no valid UTF-8 can have there, or -1. The end of ``seq``
+    may cut a sequence: that alone is not an error."""
+    i, n = 0, len(seq)
+    while i < n:
+        lead = seq[i]
+        if lead < 0x80:
+            i += 1
+            continue
+        rule = _LEAD[lead]
+        if rule is None:
+            return i
+        due, low, high = rule
+        for k in range(1, due + 1):
+            if i + k >= n:
+                return -1
+            byte = seq[i + k]
+            if not (low <= byte <= high if k == 1 else 0x80 <= byte <= 0xBF):
+                return i + k
+        i += due + 1
+    return -1
+
+
+def validate_utf8(data: object) -> bool:
+    """Whether ``data`` is complete, valid UTF-8 (RFC 3629).
+
+    No overlong form, no surrogate, nothing above U+10FFFF, no truncated
+    sequence at the end.
+
+    Raises:
+        TypeError: ``data`` is not a buffer.
+        ValueError: ``data`` is not C-contiguous.
+    """
+    try:
+        if type(data) is bytes:
+            if not data.isascii():  # ASCII needs no str at all
+                data.decode()
+        else:
+            str(byte_view(data, "data"), "utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+class Utf8Validator:
+    """Incremental, fail-fast UTF-8 validation of a message that arrives in pieces.
+
+    ``feed`` turns False at the chunk holding the first byte that proves the
+    input invalid (``ED A0`` fails at ``A0``) and stays False; a sequence cut
+    at a chunk boundary is carried into the next chunk, and only ``finish``
+    treats an unfinished sequence as invalid.
+    """
+
+    __slots__ = ("_consumed", "_error", "_pending")
+
+    def __init__(self) -> None:
+        self._pending = b""  # the open sequence at the end of the last chunk
+        self._consumed = 0
+        self._error: int | None = None
+
+    def _close_pending(self, view: bytes | memoryview, start: int) -> int:
+        """Finish the sequence the last chunk left open (at most 3 bytes) with
+        the first bytes of ``view``; how many it took, or -1 after an error."""
+        pending = self._pending
+        due = _LEAD[pending[0]][0] + 1 - len(pending)  # type: ignore[index]
+        seq = pending + bytes(view[:due])
+        bad = _first_invalid(seq)
+        if bad >= 0:
+            self._error = start + bad - len(pending)
+            return -1
+        self._pending = seq if len(seq) - len(pending) < due else b""
+        return min(due, len(view))
+
+    def _error_or_open_tail(self, view: bytes | memoryview, at: int, base: int) -> bool:
+        """The decoder stopped at ``view[at]``: either at a sequence that the end
+        of the chunk cut (keep it for the next chunk) or at an invalid one (find
+        its first impossible byte: CPython reports where the sequence starts,
+        and also gives up on ED A0..BF only at the end of the data)."""
+        window = bytes(view[at : at + 4])
+        bad = _first_invalid(window)
+        if bad < 0 and len(view) - at < 4:
+            self._pending = window
+            return True
+        self._error = base + at + max(bad, 0)
+        return False
+
+    def feed(self, data: object) -> bool:
+        """Validate the next chunk.
+
+        Returns:
+            False as soon as the bytes seen so far cannot start valid UTF-8,
+            and from then on; True otherwise.
+
+        Raises:
+            TypeError: ``data`` is not a buffer.
+            ValueError: ``data`` is not C-contiguous.
+        """
+        view: bytes | memoryview = data if type(data) is bytes else byte_view(data, "data")
+        n = len(view)
+        start = self._consumed
+        self._consumed = start + n  # after an error the bytes are only counted
+        if self._error is None and not self._pending:
+            # The common case runs inline: one Python call per chunk, and the
+            # decoder's fast path for complete text (no tuple, no state).
+            try:
+                if type(view) is bytes:
+                    if not view.isascii():  # ASCII needs no str at all
+                        view.decode()
+                else:
+                    str(view, "utf-8")
+                return True
+            except UnicodeDecodeError as exc:
+                return self._error_or_open_tail(view, exc.start, start)
+        if self._error is not None:
+            return False
+        skip = self._close_pending(view, start)
+        if skip < 0:
+            return False
+        if skip == n:
+            return True
+        # The rest starts at a code point boundary: feed it as a chunk of its own.
+        self._consumed = start + skip
+        return self.feed(memoryview(view)[skip:])
+
+    def finish(self) -> bool:
+        """Whether the bytes so far are valid and end at a code point boundary.
+
+        A message that stops inside a sequence is invalid (RFC 3629); this
+        only reports it and changes nothing.
+        """
+        return self._error is None and not self._pending
+
+    def reset(self) -> None:
+        """Start a new message."""
+        self._pending = b""
+        self._consumed = 0
+        self._error = None
+
+    @property
+    def valid(self) -> bool:
+        """No invalid byte seen so far."""
+        return self._error is None
+
+    @property
+    def error_offset(self) -> int | None:
+        """Absolute offset of the first byte proven invalid, or None."""
+        return self._error
+
+    @property
+    def consumed(self) -> int:
+        """Total bytes fed since the last reset, including any after an error."""
+        return self._consumed
+
+    def validate(self, data: object) -> tuple[bool, bool, int, int]:
+        """The wsaccel / autobahn API: validate the next chunk.
+
+        Returns:
+            ``(valid, ends_on_code_point, index_in_this_chunk, total_index)``.
+            Valid: ``(True, ends, len(data), consumed)``. At the first error:
+            ``(False, False, index of the invalid byte, its absolute offset)``.
+            Afterwards, as wsaccel: ``(False, False, 0, offset)``, or
+            ``(True, False, 0, offset)`` for an empty chunk.
+
+        Raises:
+            TypeError: ``data`` is not a buffer.
+            ValueError: ``data`` is not C-contiguous.
+        """
+        failed_before = self._error is not None
+        start = self._consumed
+        if self.feed(data):
+            return (True, not self._pending, self._consumed - start, self._consumed)
+        error: int = self._error  # type: ignore[assignment]
+        if failed_before:
+            return (self._consumed == start, False, 0, error)
+        return (False, False, error - start, error)
+
+
+# ---- Codec primitives (RFC 6455 §5.2, §5.3) ------------------------------------
+# (codec section) Twins of the cpdef primitives of _c.pyx's codec section. The
+# frame and message state machines (wsfast/_codec_py.py) call these; compiled as
+# wsfast._codec_c they call the C versions instead. Masking keys travel as
+# integers: key byte i is bits 8i..8i+7, the same in both backends.
+
+
+def _frame_parse(
+    data: bytes, pos: int, end: int, allowed_rsv: int, masked: bool, max_length: int
+) -> tuple[int, int, int, int]:
+    """Parse the frame header at ``data[pos:end]`` (csrc/frame_header.c, check for check).
+
+    Returns:
+        ``(status, first, length, key)``: ``status`` is the header size, 0 when
+        more bytes are needed, or a negative ``constants.FRAME_E_*`` code, each
+        reported as soon as the byte that decides it is there.
+    """
+    end = min(end, len(data) if data is not None else 0)
+    pos = max(pos, 0)
+    if pos >= end:
+        return (FRAME_NEED_MORE, 0, 0, 0)
+    first = data[pos]
+    opcode = first & 0x0F
+    control = opcode & 0x08
+    # Byte 0: RSV bits (RSV1 is 0b100 in allowed_rsv), reserved opcodes, and
+    # §5.5: control frames are never fragmented.
+    if (first >> 4) & 0x7 & ~allowed_rsv:
+        return (FRAME_E_RSV, 0, 0, 0)
+    if (RESERVED_OPCODES >> opcode) & 1:
+        return (FRAME_E_OPCODE, 0, 0, 0)
+    if control and not first & 0x80:
+        return (FRAME_E_CONTROL_FRAGMENTED, 0, 0, 0)
+    if end - pos < 2:
+        return (FRAME_NEED_MORE, 0, 0, 0)
+    # Byte 1: masking by role (§5.1) and the control payload limit (§5.5).
+    second = data[pos + 1]
+    is_masked = bool(second & 0x80)
+    if is_masked != bool(masked):
+        return (FRAME_E_MASKED if is_masked else FRAME_E_UNMASKED, 0, 0, 0)
+    length = second & 0x7F
+    if control and length > MAX_CONTROL_PAYLOAD:
+        return (FRAME_E_CONTROL_TOO_LONG, 0, 0, 0)
+    # §5.2: extended lengths in their shortest form; the 64-bit one has MSB 0.
+    size = 2
+    if length == 126:
+        if end - pos < 4:
+            return (FRAME_NEED_MORE, 0, 0, 0)
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        if length < 126:
+            return (FRAME_E_NOT_MINIMAL, 0, 0, 0)
+        size = 4
+    elif length == 127:
+        if end - pos < 10:
+            return (FRAME_NEED_MORE, 0, 0, 0)
+        length = int.from_bytes(data[pos + 2 : pos + 10], "big")
+        if length >> 63:
+            return (FRAME_E_LENGTH_TOP_BIT, 0, 0, 0)
+        if length <= 0xFFFF:
+            return (FRAME_E_NOT_MINIMAL, 0, 0, 0)
+        size = 10
+    # Refused before the masking key is read: nothing of it gets buffered.
+    if length > max_length:
+        return (FRAME_E_TOO_BIG, 0, 0, 0)
+    key = 0
+    if is_masked:
+        if end - pos < size + 4:
+            return (FRAME_NEED_MORE, 0, 0, 0)
+        key = int.from_bytes(data[pos + size : pos + size + 4], "little")
+        size += 4
+    return (size, first, length, key)
+
+
+def _check_range(data: bytes, pos: int, n: int) -> None:
+    if type(data) is not bytes:
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    if pos < 0 or n < 0 or n > len(data) - pos:
+        raise ValueError("payload range outside data")
+
+
+def _frame_unmask(data: bytes, pos: int, n: int, key: int) -> bytes:
+    """``data[pos:pos + n]`` unmasked with ``key`` (0: a plain copy)."""
+    _check_range(data, pos, n)
+    if key == 0:
+        return data[pos : pos + n]
+    return _xor(memoryview(data)[pos : pos + n], key.to_bytes(4, "little"))
+
+
+def _utf8_feed(state: int, data: bytes, pos: int, end: int) -> int:
+    """Continue UTF-8 validation over ``data[pos:end]`` (fail-fast, as Utf8Validator).
+
+    Returns:
+        0 (``UTF8_ACCEPT``) at a code point boundary, 1 (``UTF8_REJECT``) once a
+        byte is invalid, otherwise a state holding the unfinished sequence (its
+        length in bits 24+, its bytes below).
+    """
+    end = min(end, len(data) if data is not None else 0)
+    pos = max(pos, 0)
+    if pos >= end or state == UTF8_REJECT:
+        return state
+    validator = Utf8Validator()
+    if state:
+        validator._pending = (state & 0xFFFFFF).to_bytes(state >> 24, "big")
+    if not validator.feed(memoryview(data)[pos:end]):
+        return UTF8_REJECT
+    pending = validator._pending
+    return (len(pending) << 24) | int.from_bytes(pending, "big") if pending else UTF8_ACCEPT
+
+
+def _frame_build(first: int, payload: object, key: object) -> bytes:
+    """One frame: byte ``first``, the shortest length encoding, the payload
+    masked with ``key`` (4 bytes) or unmasked (None)."""
+    mask_bit = 0 if key is None else 0x80
+    masking_key = None if key is None else key_bytes(key)
+    view = byte_view(payload, "payload")
+    n = view.nbytes
+    first &= 0xFF
+    if n < 126:
+        header = bytes((first, mask_bit | n))
+    elif n <= 0xFFFF:
+        header = _HEADER16(first, mask_bit | 126, n)
+    else:
+        header = _HEADER64(first, mask_bit | 127, n)
+    if masking_key is None:
+        return header + view
+    return header + masking_key + _xor(view, masking_key)
+
+
+_HEADER16 = struct.Struct("!BBH").pack
+_HEADER64 = struct.Struct("!BBQ").pack
+
+
+class _Payload:
+    """A frame payload that arrives over several feed() calls (twin of _c._Payload)."""
+
+    __slots__ = ("_buf", "_fill", "_last", "_size")
+
+    def __init__(self, size: int) -> None:
+        size = operator.index(size)
+        if size < 0:
+            raise ValueError("size must be >= 0")
+        self._buf: bytearray | None = bytearray(size)
+        self._size = size
+        self._fill = 0
+        self._last = 0
+
+    def write(self, data: bytes, pos: int, n: int, key: int) -> int:
+        """Append ``data[pos:pos + n]``, unmasked with ``key``."""
+        _check_range(data, pos, n)
+        if self._buf is None:
+            raise ValueError("payload already finished")
+        if n > self._size - self._fill:
+            raise ValueError("more bytes than the payload holds")
+        fill = self._fill
+        chunk = memoryview(data)[pos : pos + n]
+        if key:
+            self._buf[fill : fill + n] = _xor(chunk, _rotate(key.to_bytes(4, "little"), fill & 3))
+        else:
+            self._buf[fill : fill + n] = chunk
+        self._last = fill
+        self._fill = fill + n
+        return 0
+
+    def utf8(self, state: int) -> int:
+        """Continue UTF-8 validation (as _utf8_feed) over the bytes of the last write()."""
+        if self._buf is None or self._last >= self._fill:
+            return state
+        return _utf8_feed(state, bytes(self._buf[self._last : self._fill]), 0, self._fill)
+
+    def finish(self) -> bytes:
+        """The complete payload; the object accepts no more writes."""
+        if self._buf is None or self._fill != self._size:
+            raise ValueError("payload is not complete")
+        out = bytes(self._buf)
+        self._buf = None
+        return out
+
+
+def _new_payload(size: int) -> _Payload:
+    """A _Payload (a function, so the compiled codec can call it at C level)."""
+    return _Payload(size)

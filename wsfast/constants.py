@@ -16,6 +16,31 @@ __all__ = [
     "GIL_RELEASE_THRESHOLD",
     "WEBSOCKET_GUID",
     "is_valid_close_code",
+    # codec: header parser results, error reasons, UTF-8 states
+    "FRAME_NEED_MORE",
+    "FRAME_E_RSV",
+    "FRAME_E_OPCODE",
+    "FRAME_E_CONTROL_FRAGMENTED",
+    "FRAME_E_MASKED",
+    "FRAME_E_UNMASKED",
+    "FRAME_E_CONTROL_TOO_LONG",
+    "FRAME_E_NOT_MINIMAL",
+    "FRAME_E_LENGTH_TOP_BIT",
+    "FRAME_E_TOO_BIG",
+    "FRAME_ERRORS",
+    "RESERVED_OPCODES",
+    "MAX_FRAME_HEADER",
+    "ERR_CONTINUATION",
+    "ERR_EXPECTED_CONTINUATION",
+    "ERR_CLOSE_ONE_BYTE",
+    "ERR_CLOSE_CODE",
+    "ERR_CLOSE_REASON",
+    "ERR_TEXT",
+    "ERR_RSV1",
+    "ERR_MESSAGE_TOO_BIG",
+    "UTF8_ACCEPT",
+    "UTF8_REJECT",
+    "NO_LIMIT",
 ]
 
 
@@ -76,3 +101,55 @@ def is_valid_close_code(code: int) -> bool:
     without meaning; 1000-2999 beyond the defined codes are unassigned.
     """
     return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+
+
+# ---- Frame and message codec (RFC 6455 §5, §7) --------------------------------
+# Results of the frame header parser: csrc/wsfast.h WSFAST_FRAME_* and its twin
+# wsfast._py._frame_parse. Positive results are header sizes.
+FRAME_NEED_MORE = 0
+FRAME_E_RSV = -1
+FRAME_E_OPCODE = -2
+FRAME_E_CONTROL_FRAGMENTED = -3
+FRAME_E_MASKED = -4
+FRAME_E_UNMASKED = -5
+FRAME_E_CONTROL_TOO_LONG = -6
+FRAME_E_NOT_MINIMAL = -7
+FRAME_E_LENGTH_TOP_BIT = -8
+FRAME_E_TOO_BIG = -9
+
+# Reserved opcodes (3-7, 11-15) as a bit set: bit n set means opcode n is reserved.
+RESERVED_OPCODES = 0xF8F8
+
+# The longest header: 2 bytes, a 64-bit extended length, a masking key.
+MAX_FRAME_HEADER = 14
+
+# Close code and reason of each header error, indexed by -status.
+FRAME_ERRORS: tuple[tuple[int, str], ...] = (
+    (0, ""),
+    (1002, "reserved bit set without a negotiated extension"),
+    (1002, "reserved opcode"),
+    (1002, "fragmented control frame"),
+    (1002, "masked frame from the server"),
+    (1002, "unmasked frame from the client"),
+    (1002, "control frame payload over 125 bytes"),
+    (1002, "payload length not in its shortest encoding"),
+    (1002, "64-bit payload length with its top bit set"),
+    (1009, "frame too big"),
+)
+
+# Message-level errors (RFC 6455 §5.4, §5.5.1, §7.4, §8.1; RFC 7692 §6).
+ERR_CONTINUATION = (1002, "continuation frame without a message to continue")
+ERR_EXPECTED_CONTINUATION = (1002, "new data frame before the fragmented message ended")
+ERR_CLOSE_ONE_BYTE = (1002, "close frame payload of 1 byte")
+ERR_CLOSE_CODE = (1002, "invalid close code")
+ERR_CLOSE_REASON = (1007, "invalid UTF-8 in close reason")
+ERR_TEXT = (1007, "invalid UTF-8 in text message")
+ERR_RSV1 = (1002, "RSV1 set on a control or continuation frame")
+ERR_MESSAGE_TOO_BIG = (1009, "message too big")
+
+# UTF-8 validation states shared by both backends (csrc/wsfast.h).
+UTF8_ACCEPT = 0
+UTF8_REJECT = 1
+
+# "No limit" for the header parser: a 64-bit length can never exceed it.
+NO_LIMIT = 2**64 - 1

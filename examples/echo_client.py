@@ -1,0 +1,51 @@
+"""WebSocket echo client built only on wsfast (see ws_asyncio.py).
+
+Sends messages to an echo server, checks each reply, and reports round trips
+per second; then closes cleanly.
+
+    python examples/echo_client.py ws://127.0.0.1:8765/ --count 10000 --size 1024
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+
+from ws_asyncio import connect
+
+
+async def echo_round_trips(uri: str, count: int, size: int, *, text: bool = False,
+                           deflate: bool = False) -> float:
+    """Send ``count`` messages one at a time, each after the previous echo; return trips/s."""
+    ws = await connect(uri, deflate=deflate)
+    payload: str | bytes = "x" * size if text else os.urandom(size)
+    try:
+        start = time.perf_counter()
+        for _ in range(count):
+            ws.send(payload)
+            if await ws.recv() != payload:
+                raise AssertionError("echo differs from what was sent")
+        elapsed = time.perf_counter() - start
+    finally:
+        await ws.close()
+    return count / elapsed
+
+
+async def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("uri", nargs="?", default="ws://127.0.0.1:8765/")
+    parser.add_argument("--count", type=int, default=10000)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--text", action="store_true")
+    parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
+    args = parser.parse_args(argv)
+    rate = await echo_round_trips(args.uri, args.count, args.size, text=args.text,
+                                  deflate=args.deflate)
+    print(f"{rate:,.0f} round trips/s ({args.count} x {args.size} B)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:]))

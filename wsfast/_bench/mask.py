@@ -1,0 +1,172 @@
+"""Masking (RFC 6455 §5.3): wsfast's ``mask``/``mask_inplace`` against the peers.
+
+Two operations, because the peers split that way: ``mask`` returns a new
+buffer (websockets, tornado, wsaccel, autobahn, wsproto) and ``mask_inplace``
+XORs a ``bytearray`` in place (aiohttp). Each has a plain copy of the buffer as
+the memory-bandwidth baseline. Issue 2's goals are declared as targets.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from . import Call, Case, Operation, Setup, load
+
+SIZES = (2, 125, 4 * 2**10, 64 * 2**10, 2**20, 16 * 2**20)
+QUICK_SIZES = (2, 125, 4 * 2**10, 64 * 2**10, 2**20)
+KEY = bytes.fromhex("37fa213d")
+
+
+def make_case(size: int) -> Case:
+    """Random payload (a fixed seed is unnecessary: the reference is computed)."""
+    return Case(size, data=os.urandom(size), key=KEY)
+
+
+def reference(case: Case) -> bytes:
+    """Mask with Python integers: independent of every implementation under test."""
+    data: bytes = case.data
+    n = len(data)
+    if not n:
+        return b""
+    key = (case.key * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+
+
+MASK = Operation(
+    "mask",
+    family="mask",
+    sizes=SIZES,
+    quick_sizes=QUICK_SIZES,
+    make_case=make_case,
+    reference=reference,
+    description="mask(data, key) -> new buffer",
+)
+MASK_INPLACE = Operation(
+    "mask_inplace",
+    family="mask",
+    sizes=SIZES,
+    quick_sizes=QUICK_SIZES,
+    make_case=make_case,
+    reference=reference,
+    description="XOR a bytearray in place",
+)
+
+
+def _wsfast_backend(name: str) -> Any:
+    """``wsfast._c`` or ``wsfast._py``; ``_c`` only when the runtime selector chose it.
+
+    Raises:
+        ImportError: ``_c`` was asked for but is not in use (not built, or
+            WSFAST_NO_EXTENSIONS is set), so the row is skipped with that reason.
+    """
+    import wsfast
+
+    if name == "_c" and wsfast.BACKEND != "c":
+        raise ImportError("the compiled backend is not in use (not built, or WSFAST_NO_EXTENSIONS)")
+    return importlib.import_module(f"wsfast.{name}")
+
+
+for _backend, _label in (("_c", "wsfast (c)"), ("_py", "wsfast (py)")):
+
+    def _mask_loader(backend: str = _backend) -> Setup:
+        mask = _wsfast_backend(backend).mask
+        return lambda case: Call(mask, (case.data, case.key))
+
+    def _inplace_loader(backend: str = _backend) -> Setup:
+        mask_inplace = _wsfast_backend(backend).mask_inplace
+
+        def setup(case: Case) -> Call:
+            buffer = bytearray(case.data)
+            return Call(mask_inplace, (buffer, case.key), output=lambda _: buffer)
+
+        return setup
+
+    MASK.contender(_label, kind="wsfast", dist="wsfast")(_mask_loader)
+    MASK_INPLACE.contender(_label, kind="wsfast", dist="wsfast")(_inplace_loader)
+
+
+@MASK.contender("websockets", dist="websockets")
+def _websockets() -> Setup:
+    apply_mask = load("websockets.speedups", "apply_mask")
+
+    return lambda case: Call(apply_mask, (case.data, case.key))
+
+
+@MASK.contender("tornado", dist="tornado")
+def _tornado() -> Setup:
+    websocket_mask = load("tornado.speedups", "websocket_mask")
+
+    return lambda case: Call(websocket_mask, (case.key, case.data))
+
+
+@MASK.contender("wsaccel", dist="wsaccel")
+def _wsaccel() -> Setup:
+    masker = load("wsaccel.xormask", "XorMaskerSimple")
+
+    # A masker is created per frame in real use; creating it is part of the cost.
+    return lambda case: Call(lambda d, k: masker(k).process(d), (case.data, case.key))
+
+
+@MASK.contender("autobahn", dist="autobahn")
+def _autobahn() -> Setup:
+    create_xor_masker = load("autobahn.websocket.xormasker", "create_xor_masker")
+    if not load("autobahn.websocket", "USES_NVX"):
+        raise ImportError("autobahn's NVX (compiled) masker is not available")
+    return lambda case: Call(
+        lambda d, k: create_xor_masker(k, len(d)).process(d), (case.data, case.key)
+    )
+
+
+@MASK.contender("wsproto", dist="wsproto")
+def _wsproto() -> Setup:
+    masker = load("wsproto.frame_protocol", "XorMaskerSimple")
+
+    return lambda case: Call(lambda d, k: masker(k).process(d), (case.data, case.key))
+
+
+@MASK.contender("copy (bytes)", kind="baseline")
+def _copy() -> Setup:
+    # Not a mask: the reference output is copied, so the check passes and the
+    # row shows what allocating and writing n bytes costs. The source is a
+    # bytearray because bytes(b) returns b itself when b is bytes.
+    def setup(case: Case) -> Call:
+        return Call(bytes, (bytearray(reference(case)),))
+
+    return setup
+
+
+@MASK_INPLACE.contender("aiohttp", dist="aiohttp")
+def _aiohttp() -> Setup:
+    try:
+        mask = load("aiohttp._websocket.mask", "_websocket_mask_cython")
+    except ImportError:  # older aiohttp: a single aiohttp._websocket module
+        mask = load("aiohttp._websocket", "_websocket_mask_cython")
+
+    def setup(case: Case) -> Call:
+        buffer = bytearray(case.data)
+        return Call(mask, (bytes(case.key), buffer), output=lambda _: buffer)
+
+    return setup
+
+
+@MASK_INPLACE.contender("copy (into buffer)", kind="baseline")
+def _copy_into() -> Setup:
+    def setup(case: Case) -> Call:
+        # buffer[:] = source through the C slot, so no Python frame is timed;
+        # a bytearray source is memcpy'd directly (any other type is first
+        # converted to a temporary bytearray, which would double the cost).
+        source = bytearray(reference(case))
+        buffer = bytearray(len(source))
+        return Call(buffer.__setitem__, (slice(None), source), output=lambda _: buffer)
+
+    return setup
+
+
+BIG = (64 * 2**10, 2**20)
+MASK_INPLACE.target("wsfast (c)", "aiohttp", 1.3, BIG, "issue 2")
+MASK_INPLACE.target("wsfast (c)", "copy (into buffer)", 0.9, BIG, "issue 2")
+MASK.target("wsfast (c)", "websockets", 1.3, (2**20,), "issue 2")
+MASK_INPLACE.target("wsfast (c)", "aiohttp", 1.0, (125,), "issue 2: call cost")
+MASK.target("wsfast (py)", "wsproto", 1.0, None, "issue 2: pure-Python fallback")

@@ -1,0 +1,121 @@
+# Augmenting declarations for wsfast/_codec_py.py compiled as wsfast._codec_c
+# (aiohttp's reader_py/reader_c technique). setup.py copies _codec_py.py to
+# _codec_c.py at build time; Cython reads this file next to the copy, turns the
+# classes into extension types with typed attributes, types the locals of the
+# per-frame path, and replaces the primitives the source imports from
+# wsfast._py with the C-level ones of the same names in wsfast._c (so the
+# kernel selected by _c._set_kernel is the one used here too).
+#
+# Every name declared here must exist in _codec_py.py with the same meaning;
+# the differential tests run both modules over the same inputs. The source's
+# `from ._py import ...` still runs at import, so the module's Python-level
+# globals of those names are the _py functions; every call in the compiled
+# code goes to the cimported C-level ones.
+
+cimport cython
+from libc.stdint cimport uint32_t, uint64_t
+
+from wsfast._c cimport (
+    _frame_build, _frame_parse, _frame_unmask, _new_payload, _Payload, _utf8_feed,
+)
+
+cdef int FIN, RSV1, RSV2, RSV3, OPCODE_MASK, CONTROL
+cdef int OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG
+cdef tuple OPCODES
+cdef frozenset MESSAGE_OPCODES
+cdef int DEFLATE_SLACK_SHIFT, DEFLATE_SLACK
+# Imported from wsfast.constants; typed so the hot path compares C integers.
+cdef uint32_t UTF8_ACCEPT, UTF8_REJECT
+cdef uint64_t NO_LIMIT
+cdef int FRAME_E_TOO_BIG
+cdef Py_ssize_t MAX_FRAME_HEADER, MAX_CONTROL_PAYLOAD, MAX_CLOSE_REASON
+
+
+@cython.final
+@cython.freelist(256)
+cdef class Frame:
+    cdef readonly unsigned int _first
+    cdef readonly bytes _payload
+
+
+@cython.locals(frame=Frame)
+cdef Frame _new_frame(unsigned int first, bytes payload)
+
+
+@cython.final
+@cython.freelist(256)
+cdef class Message:
+    cdef readonly object _opcode
+    cdef readonly object _data
+
+
+@cython.locals(message=Message)
+cdef Message _new_message(object opcode, object data)
+
+
+@cython.final
+cdef class Close:
+    cdef readonly object _code
+    cdef readonly str _reason
+
+
+cdef class _Reader:
+    cdef bint _masked
+    cdef uint64_t _max_length
+    cdef unsigned int _allowed_rsv
+    cdef bytes _tail
+    cdef _Payload _payload
+    cdef unsigned int _first
+    cdef uint32_t _key
+    cdef uint64_t _remaining
+    cdef bint _closed
+    cdef tuple _error
+    cdef list _events
+
+    cdef void _init_reader(self, object role, uint64_t max_length, unsigned int allowed_rsv) except *
+
+    @cython.locals(end=Py_ssize_t, pos=Py_ssize_t, status=int, first="unsigned int",
+                   length=uint64_t, available=uint64_t, key=uint32_t, header_size=Py_ssize_t, tail=bytes,
+                   head=bytes, payload=bytes)
+    cdef void _consume(self, bytes data) except *
+
+    @cython.locals(payload=_Payload, n=uint64_t)
+    cdef Py_ssize_t _fill_payload(self, bytes data, Py_ssize_t pos, Py_ssize_t end) except -1
+
+    cdef void _opening(self, unsigned int first) except *
+    cdef void _header(self, unsigned int first, uint64_t length) except *
+    cdef void _chunk(self, _Payload payload) except *
+    cdef void _frame(self, unsigned int first, bytes payload, bint whole) except *
+
+
+cdef class FrameDecoder(_Reader):
+    cdef void _frame(self, unsigned int first, bytes payload, bint whole) except *
+
+
+cdef class Decoder(_Reader):
+    cdef bint _decode_text
+    cdef uint64_t _max_message
+    cdef int _message
+    cdef bint _compressed
+    cdef uint64_t _message_size
+    cdef uint32_t _utf8
+    cdef bytearray _buffer
+    cdef object _inflater
+
+    @cython.locals(opcode=int)
+    cdef void _opening(self, unsigned int first) except *
+    @cython.locals(opcode=int)
+    cdef void _header(self, unsigned int first, uint64_t length) except *
+    cdef void _chunk(self, _Payload payload) except *
+    @cython.locals(opcode=int, message=int, text=str)
+    cdef void _frame(self, unsigned int first, bytes payload, bint whole) except *
+    @cython.locals(fin=bint, message=int, buffer=bytearray, size=uint64_t)
+    cdef void _fragment(self, unsigned int first, bytes payload, bint whole) except *
+    @cython.locals(n=Py_ssize_t, reason=str, close=Close)
+    cdef void _close(self, bytes payload) except *
+
+
+@cython.final
+cdef class Encoder:
+    cdef bint _mask
+    cdef object _deflater

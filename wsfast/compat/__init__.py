@@ -1,0 +1,1 @@
+"""Compatibility modules for code written against other accelerators' APIs."""

@@ -1,0 +1,162 @@
+"""Patches for websockets (the sans-I/O core and its asyncio/sync/trio layers).
+
+- ``apply_mask`` in ``websockets.frames``, ``websockets.utils`` and
+  ``websockets.speedups`` (so ``websockets.legacy.framing``, which binds the
+  name when first imported, gets wsfast's too; an already imported legacy
+  module is patched directly). Same signature and result type (``bytes``);
+  like websockets' own, it also takes non-contiguous buffers.
+- ``UTF8Decoder`` of the asyncio, sync and trio message assemblers: the
+  fail-fast :class:`~wsfast.integrations._shims.Utf8IncrementalDecoder`.
+- ``Frame.parse``: when the whole frame is already in the protocol's
+  ``StreamReader`` buffer and its header is valid, it is parsed in one step
+  instead of three ``read_exact`` round trips; every other case (a partial
+  frame, any error, a custom reader or a ``Frame`` subclass) runs the original
+  generator, so errors and buffer consumption are exactly websockets' own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import Any
+
+from .._backend import impl
+from . import Patch
+from ._shims import Utf8IncrementalDecoder
+
+__all__ = ["apply_mask", "patches"]
+
+_mask = impl.mask
+
+
+def apply_mask(data: Any, mask: Any) -> bytes:
+    """websockets' ``apply_mask(data, mask) -> bytes`` on wsfast's kernel."""
+    try:
+        return _mask(data, mask)
+    except ValueError:
+        # websockets accepts non-contiguous buffers (wsfast refuses them):
+        # mask a contiguous copy. A wrong key length raises again, as it should.
+        data_view, mask_view = memoryview(data), memoryview(mask)
+        if data_view.c_contiguous and mask_view.c_contiguous:
+            raise
+        return _mask(data_view.tobytes(), mask_view.tobytes())
+
+_MESSAGE_MODULES = (
+    "websockets.asyncio.messages",
+    "websockets.sync.messages",
+    "websockets.trio.messages",
+)
+
+
+def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
+    """A ``Frame.parse`` classmethod with a one-step path for a buffered frame."""
+    from websockets import frames, streams
+
+    frame_class = frames.Frame
+    reader_class = streams.StreamReader
+    # Opcode members indexed by value; None marks a reserved opcode.
+    opcodes: tuple[Any, ...] = tuple(frames.Opcode._value2member_map_.get(value) for value in range(16))
+    def parse(
+        cls: type,
+        read_exact: Callable[[int], Generator[None, None, bytearray]],
+        *,
+        mask: bool,
+        max_size: int | None = None,
+        extensions: Sequence[Any] | None = None,
+    ) -> Generator[None, None, Any]:
+        reader = getattr(read_exact, "__self__", None)
+        if cls is frame_class and type(reader) is reader_class:
+            frame = _parse_buffered(reader.buffer, mask, max_size)
+            if frame is not None:
+                for extension in reversed(extensions or ()):
+                    frame = extension.decode(frame, max_size=max_size)
+                frame.check()
+                return frame
+        return (
+            yield from original(
+                cls, read_exact, mask=mask, max_size=max_size, extensions=extensions
+            )
+        )
+
+    def _parse_buffered(buffer: bytearray, masked: bool, max_size: int | None) -> Any:
+        # RFC 6455 §5.2. Returns None (so the original generator runs) unless
+        # the complete, valid frame is in the buffer; the checks are the
+        # original's, in its order.
+        available = len(buffer)
+        if available < 2:
+            return None
+        head1 = buffer[0]
+        head2 = buffer[1]
+        opcode = opcodes[head1 & 0x0F]
+        if opcode is None or bool(head2 & 0x80) != masked:
+            return None
+        length = head2 & 0x7F
+        start = 2
+        if length == 126:
+            if available < 4:
+                return None
+            length = (buffer[2] << 8) | buffer[3]
+            start = 4
+        elif length == 127:
+            if available < 10:
+                return None
+            length = int.from_bytes(buffer[2:10], "big")
+            start = 10
+        if max_size is not None and length > max_size:
+            return None
+        if masked:
+            end = start + 4 + length
+            if available < end:
+                return None
+            with memoryview(buffer) as view:
+                data: bytes | bytearray = _mask(view[start + 4 : end], view[start : start + 4])
+        else:
+            end = start + length
+            if available < end:
+                return None
+            data = buffer[start:end]
+        del buffer[:end]
+        return frame_class(
+            opcode,
+            data,
+            head1 & 0x80 != 0,
+            head1 & 0x40 != 0,
+            head1 & 0x20 != 0,
+            head1 & 0x10 != 0,
+        )
+
+    return classmethod(parse)
+
+
+def patches() -> Iterator[Patch]:
+    """What ``install("websockets")`` replaces."""
+    from websockets import frames, utils
+
+    yield (frames, "apply_mask", apply_mask)
+    yield (utils, "apply_mask", apply_mask)
+    try:
+        from websockets import speedups
+    except ImportError:
+        pass
+    else:
+        yield (speedups, "apply_mask", apply_mask)
+    legacy = sys.modules.get("websockets.legacy.framing")
+    if legacy is not None:
+        yield (legacy, "apply_mask", apply_mask)
+    for name in _MESSAGE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # websockets.trio needs trio
+            continue
+        yield (module, "UTF8Decoder", Utf8IncrementalDecoder)
+    yield (frames.Frame, "parse", _fast_parse(vars(frames.Frame)["parse"].__func__))
+
+
+def after_uninstall() -> None:
+    """Restore ``apply_mask`` in a legacy framing module imported while installed."""
+    legacy = sys.modules.get("websockets.legacy.framing")
+    if legacy is not None and legacy.apply_mask is apply_mask:
+        from websockets import frames
+
+        legacy.apply_mask = frames.apply_mask  # type: ignore[attr-defined]

@@ -1,0 +1,131 @@
+"""Patches for wsproto's frame protocol (``wsproto.frame_protocol``).
+
+- ``XorMaskerSimple``: :class:`Masker`, which unmasks with wsfast's kernel and
+  continues the key phase across ``process`` calls (a payload that arrives in
+  several pieces).
+- ``getincrementaldecoder`` (the module's own binding, used for each text
+  message): the fail-fast :class:`~wsfast.integrations._shims.Utf8IncrementalDecoder`,
+  still returning ``str`` and raising ``UnicodeDecodeError``.
+- ``FrameDecoder.parse_header``: the same checks, in the same order, with the
+  same exceptions and messages, reading the header straight from the buffer
+  instead of through three ``consume_exactly`` calls, a ``struct`` unpack and
+  an enum call. It runs the original for anything it does not take over: a
+  buffer subclass, a header that is not complete, or any header error before
+  the extensions are consulted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .._backend import impl
+from . import Patch
+from ._shims import getincrementaldecoder
+
+__all__ = ["Masker", "patches"]
+
+
+class Masker:
+    """wsproto's ``XorMaskerSimple``: ``process(bytearray) -> bytearray``, the key
+    phase continuing from the previous call.
+
+    Args:
+        masking_key: the 4-byte key from the frame header (RFC 6455 §5.3).
+    """
+
+    __slots__ = ("_key", "_offset")
+
+    def __init__(self, masking_key: bytes | bytearray) -> None:
+        self._key = bytes(masking_key)
+        self._offset = 0
+
+    def process(self, data: Any) -> bytearray:
+        """Return a masked copy of ``data`` as a ``bytearray``."""
+        result = bytearray(data)
+        self._offset = impl.mask_inplace(result, self._key, self._offset)
+        return result
+
+
+def _fast_parse_header(original: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    from wsproto import frame_protocol as fp
+
+    buffer_class = fp.Buffer
+    header_class = fp.Header
+    rsv_class = fp.RsvBits
+    parse_failed = fp.ParseFailed
+    # Opcode members indexed by value; None marks a reserved opcode.
+    opcodes: tuple[Any, ...] = tuple(fp.Opcode._value2member_map_.get(value) for value in range(16))
+
+    def parse_header(self: Any) -> bool:
+        # RFC 6455 §5.2. Everything up to extension_processing() only reads;
+        # on an error or a short header the original runs from the start and
+        # raises (or waits) exactly as wsproto does.
+        buffer = self.buffer
+        if type(buffer) is not buffer_class or buffer.bytes_used:
+            return original(self)
+        data = buffer.buffer
+        available = len(data)
+        if available < 2:
+            return original(self)
+        first = data[0]
+        second = data[1]
+        opcode = opcodes[first & 0x0F]
+        if opcode is None:
+            return original(self)
+        fin = first & 0x80 != 0
+        control = first & 0x08 != 0
+        length = second & 0x7F
+        if control and (not fin or length > 125):
+            return original(self)
+        start = 2
+        if length == 126:
+            if available < 4:
+                return original(self)
+            length = (data[2] << 8) | data[3]
+            if length <= 125:
+                return original(self)
+            start = 4
+        elif length == 127:
+            if available < 10:
+                return original(self)
+            length = int.from_bytes(data[2:10], "big")
+            if length <= 0xFFFF or length >> 63:
+                return original(self)
+            start = 10
+        rsv = rsv_class(first & 0x40 != 0, first & 0x20 != 0, first & 0x10 != 0)
+        # From here on the original has consumed the length bytes, and the
+        # extensions see the header: same state, same calls.
+        buffer.bytes_used = start
+        self.extension_processing(opcode, rsv, length)
+        has_mask = second & 0x80 != 0
+        if has_mask and self.client:
+            raise parse_failed("client received unexpected masked frame")
+        if not has_mask and not self.client:
+            raise parse_failed("server received unexpected unmasked frame")
+        if has_mask:
+            if available < start + 4:
+                buffer.rollback()
+                return False
+            buffer.bytes_used = start + 4
+            self.masker = fp.XorMaskerSimple(data[start : start + 4])
+        else:
+            self.masker = fp.XorMaskerNull()
+        buffer.commit()
+        self.header = header_class(fin, rsv, opcode, length, None)
+        self.effective_opcode = opcode
+        self.payload_required = length if control else 0
+        self.payload_consumed = 0
+        return True
+
+    return parse_header
+
+
+def patches() -> Iterator[Patch]:
+    """What ``install("wsproto")`` replaces."""
+    from wsproto import frame_protocol
+
+    yield (frame_protocol, "XorMaskerSimple", Masker)
+    yield (frame_protocol, "getincrementaldecoder", getincrementaldecoder)
+    decoder = frame_protocol.FrameDecoder
+    yield (decoder, "parse_header", _fast_parse_header(vars(decoder)["parse_header"]))
