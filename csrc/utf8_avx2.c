@@ -40,8 +40,9 @@ static inline WSFAST_TARGET_AVX2 avx2_consts avx2_make_consts(void) {
 }
 
 /* Non-zero bytes where cur, given the three bytes before it, is invalid. */
-static inline WSFAST_TARGET_AVX2 __m256i avx2_check(const avx2_consts *c, __m256i cur, __m256i prev1,
-                                                     __m256i prev2, __m256i prev3) {
+static inline WSFAST_TARGET_AVX2 __m256i avx2_check(const avx2_consts *c, __m256i cur,
+                                                     __m256i prev1, __m256i prev2,
+                                                     __m256i prev3) {
     /* There is no 8-bit shift; a 16-bit shift plus the nibble mask is
      * the same thing. */
     __m256i b1h = _mm256_shuffle_epi8(c->byte1_high,
@@ -59,8 +60,9 @@ static inline WSFAST_TARGET_AVX2 __m256i avx2_check(const avx2_consts *c, __m256
  * from memory (three overlapping loads are cheaper than shuffling them
  * across lanes); at i == 0 there are none, and since the data starts at a
  * code point boundary they count as ASCII (zero). */
-static inline WSFAST_TARGET_AVX2 __m256i avx2_check_at(const avx2_consts *c, const unsigned char *data,
-                                                        size_t i, __m256i cur) {
+static inline WSFAST_TARGET_AVX2 __m256i avx2_check_at(const avx2_consts *c,
+                                                        const unsigned char *data, size_t i,
+                                                        __m256i cur) {
     if (WSFAST_LIKELY(i != 0))
         return avx2_check(c, cur, _mm256_loadu_si256((const __m256i *)(const void *)(data + i - 1)),
                           _mm256_loadu_si256((const __m256i *)(const void *)(data + i - 2)),
@@ -68,8 +70,8 @@ static inline WSFAST_TARGET_AVX2 __m256i avx2_check_at(const avx2_consts *c, con
     /* [zero.hi, cur.lo], so that alignr shifts zeros into lane 0 and cur's
      * lane 0 into lane 1. */
     __m256i carry = _mm256_permute2x128_si256(_mm256_setzero_si256(), cur, 0x21);
-    return avx2_check(c, cur, _mm256_alignr_epi8(cur, carry, 15), _mm256_alignr_epi8(cur, carry, 14),
-                      _mm256_alignr_epi8(cur, carry, 13));
+    return avx2_check(c, cur, _mm256_alignr_epi8(cur, carry, 15),
+                      _mm256_alignr_epi8(cur, carry, 14), _mm256_alignr_epi8(cur, carry, 13));
 }
 
 static inline WSFAST_TARGET_AVX2 int avx2_any(__m256i v) {
@@ -91,7 +93,8 @@ static WSFAST_TARGET_AVX2 size_t avx2_scan(const unsigned char *data, size_t len
                 return i;
             continue;
         }
-        __m256i err = _mm256_or_si256(avx2_check_at(&c, data, i, a), avx2_check_at(&c, data, i + 32, b));
+        __m256i err = _mm256_or_si256(avx2_check_at(&c, data, i, a),
+                                      avx2_check_at(&c, data, i + 32, b));
         if (avx2_any(err))
             return i;
         open = _mm256_subs_epu8(b, c.incomplete);

@@ -19,8 +19,10 @@ typedef struct {
 /* A vector's last three bytes leave a sequence open when they exceed these
  * (a lead of 2+, 3+, 4 bytes in the last, second-last, third-last position);
  * saturating_sub against them is non-zero exactly then. */
-static const uint8_t neon_incomplete[16] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,     0xFF,     0xFF,
-                                            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xF0 - 1, 0xE0 - 1, 0xC0 - 1};
+static const uint8_t neon_incomplete[16] = {
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xF0 - 1, 0xE0 - 1, 0xC0 - 1,
+};
 
 static inline neon_consts neon_make_consts(void) {
     neon_consts c;
@@ -36,8 +38,8 @@ static inline neon_consts neon_make_consts(void) {
 }
 
 /* Non-zero bytes where cur, given the three bytes before it, is invalid. */
-static inline uint8x16_t neon_check(const neon_consts *c, uint8x16_t cur, uint8x16_t prev1, uint8x16_t prev2,
-                                    uint8x16_t prev3) {
+static inline uint8x16_t neon_check(const neon_consts *c, uint8x16_t cur, uint8x16_t prev1,
+                                    uint8x16_t prev2, uint8x16_t prev3) {
     uint8x16_t b1h = vqtbl1q_u8(c->byte1_high, vshrq_n_u8(prev1, 4));
     uint8x16_t b1l = vqtbl1q_u8(c->byte1_low, vandq_u8(prev1, c->nibble));
     uint8x16_t b2h = vqtbl1q_u8(c->byte2_high, vshrq_n_u8(cur, 4));
@@ -52,9 +54,11 @@ static inline uint8x16_t neon_check(const neon_consts *c, uint8x16_t cur, uint8x
 static inline uint8x16_t neon_check_at(const neon_consts *c, const unsigned char *data, size_t i,
                                        uint8x16_t cur) {
     if (WSFAST_LIKELY(i != 0))
-        return neon_check(c, cur, vld1q_u8(data + i - 1), vld1q_u8(data + i - 2), vld1q_u8(data + i - 3));
+        return neon_check(c, cur, vld1q_u8(data + i - 1), vld1q_u8(data + i - 2),
+                          vld1q_u8(data + i - 3));
     uint8x16_t zero = vdupq_n_u8(0);
-    return neon_check(c, cur, vextq_u8(zero, cur, 15), vextq_u8(zero, cur, 14), vextq_u8(zero, cur, 13));
+    return neon_check(c, cur, vextq_u8(zero, cur, 15), vextq_u8(zero, cur, 14),
+                      vextq_u8(zero, cur, 13));
 }
 
 static inline int neon_any(uint8x16_t v) {
@@ -76,9 +80,9 @@ static size_t neon_scan(const unsigned char *data, size_t len) {
                 return i;
             continue;
         }
-        uint8x16_t err =
-            vorrq_u8(vorrq_u8(neon_check_at(&c, data, i, v0), neon_check_at(&c, data, i + 16, v1)),
-                     vorrq_u8(neon_check_at(&c, data, i + 32, v2), neon_check_at(&c, data, i + 48, v3)));
+        uint8x16_t err = vorrq_u8(
+            vorrq_u8(neon_check_at(&c, data, i, v0), neon_check_at(&c, data, i + 16, v1)),
+            vorrq_u8(neon_check_at(&c, data, i + 32, v2), neon_check_at(&c, data, i + 48, v3)));
         if (neon_any(err))
             return i;
         open = vqsubq_u8(v3, c.incomplete);

@@ -38,23 +38,28 @@ static inline WSFAST_TARGET_SSSE3 ssse3_consts ssse3_make_consts(void) {
 }
 
 /* Non-zero bytes where cur, given the three bytes before it, is invalid. */
-static inline WSFAST_TARGET_SSSE3 __m128i ssse3_check(const ssse3_consts *c, __m128i cur, __m128i prev1,
-                                                       __m128i prev2, __m128i prev3) {
+static inline WSFAST_TARGET_SSSE3 __m128i ssse3_check(const ssse3_consts *c, __m128i cur,
+                                                       __m128i prev1, __m128i prev2,
+                                                       __m128i prev3) {
     /* There is no 8-bit shift; a 16-bit shift plus the nibble mask is
      * the same thing. */
-    __m128i b1h = _mm_shuffle_epi8(c->byte1_high, _mm_and_si128(_mm_srli_epi16(prev1, 4), c->nibble));
+    __m128i b1h =
+        _mm_shuffle_epi8(c->byte1_high, _mm_and_si128(_mm_srli_epi16(prev1, 4), c->nibble));
     __m128i b1l = _mm_shuffle_epi8(c->byte1_low, _mm_and_si128(prev1, c->nibble));
-    __m128i b2h = _mm_shuffle_epi8(c->byte2_high, _mm_and_si128(_mm_srli_epi16(cur, 4), c->nibble));
+    __m128i b2h =
+        _mm_shuffle_epi8(c->byte2_high, _mm_and_si128(_mm_srli_epi16(cur, 4), c->nibble));
     __m128i special = _mm_and_si128(_mm_and_si128(b1h, b1l), b2h);
-    __m128i must23 = _mm_or_si128(_mm_subs_epu8(prev2, c->third_sub), _mm_subs_epu8(prev3, c->fourth_sub));
+    __m128i must23 =
+        _mm_or_si128(_mm_subs_epu8(prev2, c->third_sub), _mm_subs_epu8(prev3, c->fourth_sub));
     return _mm_xor_si128(_mm_and_si128(must23, c->bit7), special);
 }
 
 /* Check the 16 bytes at data + i, reading the bytes before them straight
  * from memory; at i == 0 there are none, and since the data starts at a
  * code point boundary they count as ASCII (zero). */
-static inline WSFAST_TARGET_SSSE3 __m128i ssse3_check_at(const ssse3_consts *c, const unsigned char *data,
-                                                          size_t i, __m128i cur) {
+static inline WSFAST_TARGET_SSSE3 __m128i ssse3_check_at(const ssse3_consts *c,
+                                                          const unsigned char *data, size_t i,
+                                                          __m128i cur) {
     if (WSFAST_LIKELY(i != 0))
         return ssse3_check(c, cur, ssse3_load(data + i - 1), ssse3_load(data + i - 2),
                            ssse3_load(data + i - 3));
@@ -85,7 +90,8 @@ static WSFAST_TARGET_SSSE3 size_t ssse3_scan(const unsigned char *data, size_t l
         }
         __m128i err = _mm_or_si128(
             _mm_or_si128(ssse3_check_at(&c, data, i, v0), ssse3_check_at(&c, data, i + 16, v1)),
-            _mm_or_si128(ssse3_check_at(&c, data, i + 32, v2), ssse3_check_at(&c, data, i + 48, v3)));
+            _mm_or_si128(ssse3_check_at(&c, data, i + 32, v2),
+                         ssse3_check_at(&c, data, i + 48, v3)));
         if (ssse3_any(err))
             return i;
         open = _mm_subs_epu8(v3, c.incomplete);
@@ -104,7 +110,8 @@ static WSFAST_TARGET_SSSE3 size_t ssse3_scan(const unsigned char *data, size_t l
     return i;
 }
 
-WSFAST_TARGET_SSSE3 size_t wsfast_utf8_ssse3(uint32_t *state, const unsigned char *data, size_t len) {
+WSFAST_TARGET_SSSE3 size_t wsfast_utf8_ssse3(uint32_t *state, const unsigned char *data,
+                                             size_t len) {
     return wsfast_utf8_drive(state, data, len, ssse3_scan);
 }
 

@@ -59,13 +59,12 @@ def features() -> dict[str, Any]:
         levels this CPU supports, best first), ``build`` (compiler and flags
         of the extension, empty for Python) and ``free_threaded``.
     """
-    compiled = BACKEND == "c"
     return {
         "backend": BACKEND,
         "mask": impl.KERNEL_NAMES["mask"],
         "utf8": impl.KERNEL_NAMES["utf8"],
         "zlib": zlib_backend(),
-        "kernels": impl._kernels() if compiled else [],
-        "build": impl._build_info() if compiled else {},
+        "kernels": impl._kernels(),
+        "build": impl._build_info(),
         "free_threaded": not getattr(sys, "_is_gil_enabled", lambda: True)(),
     }

@@ -13,6 +13,8 @@ from cpython.buffer cimport (
     PyObject_GetBuffer,
 )
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.long cimport PyLong_AsLongAndOverflow
 from cpython.number cimport PyNumber_Index
 from libc.string cimport memcpy
 
@@ -41,6 +43,9 @@ cdef int get_buffer(object obj, Py_buffer *view, str name, bint writable) except
 cdef int get_key(object key, unsigned char out[4]) except -1:
     """Copy a 4-byte masking key into ``out`` (RFC 6455 §5.3)."""
     cdef Py_buffer view
+    if type(key) is bytes and PyBytes_GET_SIZE(key) == 4:
+        memcpy(out, PyBytes_AS_STRING(key), 4)
+        return 0
     get_buffer(key, &view, "key", False)
     try:
         if view.len != 4:
@@ -49,6 +54,18 @@ cdef int get_key(object key, unsigned char out[4]) except -1:
     finally:
         PyBuffer_Release(&view)
     return 0
+
+
+cdef Py_ssize_t key_phase(object offset) except -1:
+    """``offset % 4`` with Python semantics, without Python arithmetic for a plain int."""
+    cdef int overflow = 0
+    cdef long value
+    if type(offset) is int:
+        value = PyLong_AsLongAndOverflow(offset, &overflow)
+        if not overflow:
+            # Two's complement & 3 equals Python's % 4, negatives included.
+            return value & 3
+    return PyNumber_Index(offset) % 4
 
 
 cdef inline void rotate_key(const unsigned char key[4], Py_ssize_t phase, unsigned char out[4]) noexcept:
@@ -99,11 +116,20 @@ def mask_inplace(buffer, key, offset=0):
     cdef unsigned char rotated[4]
     cdef Py_buffer view
     cdef Py_ssize_t phase
+    cdef Py_ssize_t n
     get_key(key, k)
-    phase = PyNumber_Index(offset) % 4
+    phase = key_phase(offset)
+    rotate_key(k, phase, rotated)
+    if type(buffer) is bytearray:
+        n = PyByteArray_GET_SIZE(buffer)
+        if n < GIL_RELEASE_THRESHOLD:
+            # Small bytearray: the GIL stays held, so it cannot be resized
+            # under us and no buffer export is needed.
+            wsfast_mask(<unsigned char *>PyByteArray_AS_STRING(buffer),
+                        <const unsigned char *>PyByteArray_AS_STRING(buffer), <size_t>n, rotated)
+            return (phase + n) & 3
     get_buffer(buffer, &view, "buffer", True)
     try:
-        rotate_key(k, phase, rotated)
         run_mask(<unsigned char *>view.buf, <const unsigned char *>view.buf, view.len, rotated)
         return (phase + view.len) & 3
     finally:

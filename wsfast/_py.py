@@ -8,7 +8,6 @@ loop over bytes.
 
 from __future__ import annotations
 
-import codecs
 import operator
 import struct
 
@@ -39,6 +38,16 @@ __all__ = [
 
 # features() reports these when the Python backend runs.
 KERNEL_NAMES = {"mask": "python", "utf8": "python"}
+
+
+def _kernels() -> list[str]:
+    """Kernel levels of the compiled backend; the Python backend has none."""
+    return []
+
+
+def _build_info() -> dict[str, str]:
+    """How the compiled backend was built; nothing was compiled here."""
+    return {}
 
 
 # ---- Masking (RFC 6455 §5.3) -------------------------------------------------
