@@ -57,18 +57,24 @@ def _build_info() -> dict[str, str]:
 # bytes.translate passes over the strided lanes are (they avoid the
 # bytes <-> int conversions, which dominate for long buffers).
 _TRANSLATE_THRESHOLD = 128
-_xor_tables: dict[int, bytes] = {}
 
 
-def _xor_table(key_byte: int) -> bytes:
-    """The translate table that XORs every byte with ``key_byte``."""
-    table = _xor_tables.get(key_byte)
-    if table is None:
-        table = _xor_tables[key_byte] = bytes(i ^ key_byte for i in range(256))
-    return table
+def _xor_tables() -> tuple[bytes, ...]:
+    """For each key byte k, the translate table mapping every byte b to b ^ k.
+
+    Built with one big-integer XOR per table: about 0.3 ms for all 256.
+    """
+    identity = int.from_bytes(bytes(range(256)), "little")
+    return tuple(
+        (identity ^ int.from_bytes(bytes([k]) * 256, "little")).to_bytes(256, "little")
+        for k in range(256)
+    )
 
 
-def _xor(data: memoryview, key: bytes) -> bytes:
+_XOR_TABLES = _xor_tables()
+
+
+def _xor(data: bytes | bytearray | memoryview, key: bytes) -> bytes:
     """XOR ``data`` with ``key`` repeated, without a per-byte Python loop."""
     length = len(data)
     if length < _TRANSLATE_THRESHOLD:
@@ -79,8 +85,15 @@ def _xor(data: memoryview, key: bytes) -> bytes:
         return value.to_bytes(length, "little")
     lanes = bytearray(data)
     for phase in range(4):
-        lanes[phase::4] = lanes[phase::4].translate(_xor_table(key[phase]))
+        lanes[phase::4] = lanes[phase::4].translate(_XOR_TABLES[key[phase]])
     return bytes(lanes)
+
+
+def _bytes_like(data: object) -> bytes | bytearray | memoryview:
+    """``data`` itself when it is bytes or bytearray (no view needed), else a byte view."""
+    if type(data) is bytes or type(data) is bytearray:
+        return data
+    return byte_view(data, "data")
 
 
 def _rotate(key: bytes, offset: int) -> bytes:
@@ -100,7 +113,7 @@ def mask(data: object, key: object) -> bytes:
         ValueError: ``key`` is not 4 bytes long, or ``data`` is not contiguous.
     """
     masking_key = key_bytes(key)
-    return _xor(byte_view(data, "data"), masking_key)
+    return _xor(_bytes_like(data), masking_key)
 
 
 def mask_inplace(buffer: object, key: object, offset: int = 0) -> int:
@@ -145,7 +158,7 @@ class Masker:
 
     def process(self, data: object) -> bytes:
         """Mask the next piece of the payload and return it."""
-        view = byte_view(data, "data")
+        view = _bytes_like(data)
         result = _xor(view, self._keys[self._offset])
         self._offset = (self._offset + len(view)) % 4
         return result
