@@ -90,10 +90,16 @@ def compiled_setup():
     from Cython.Build import cythonize
 
     debug, sanitize = FLAGS["WSFAST_DEBUG_BUILD"], FLAGS["WSFAST_SANITIZE"]
-    opt = ["-O0", "-g3", "-UNDEBUG"] if debug else ["-O3"]
-    san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"] if sanitize else []
-    warnings = ["-Wall", "-Wextra", "-Wsign-compare", "-Wconversion"]
-    kernel_flags = ["-std=c11", *opt, *warnings, *san] + (["-Werror"] if REQUIRE else [])
+    if sys.platform == "win32":  # MSVC ignores gcc-style flags (D9002) and has no UBSan
+        opt = ["/Od", "/Zi"] if debug else ["/O2"]
+        # No /WX: MSVC's warning set is not checked anywhere before release.
+        san, warnings, werror, std = [], ["/W3"], [], []
+    else:
+        opt = ["-O0", "-g3", "-UNDEBUG"] if debug else ["-O3"]
+        san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"] if sanitize else []
+        warnings = ["-Wall", "-Wextra", "-Wsign-compare", "-Wconversion"]
+        werror, std = ["-Werror"] if REQUIRE else [], ["-std=c11"]
+    kernel_flags = [*std, *opt, *warnings, *san, *werror]
     kernels = ("wsfast_kernels", {
         "sources": sorted(glob.glob("csrc/*.c")),
         "include_dirs": ["csrc"],

@@ -152,8 +152,12 @@ def main(argv: list[str] | None = None) -> int:
             available.append(name)
         except ImportError:
             print(f"{name}: not installed, skipped")
+    loop = asyncio.new_event_loop()
+    loop_name = f"{type(loop).__module__}.{type(loop).__name__}"
+    loop.close()
     print(f"wsfast {wsfast.__version__} ({wsfast.features()['backend']}); client: "
-          f"examples/echo_client.py; {args.count} round trips per measure, best of {args.rounds}")
+          f"examples/echo_client.py; {args.count} round trips per measure, best of {args.rounds}; "
+          f"every server and the client on {loop_name}")
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         count = max(args.count * 1024 // max(size, 1024), 500)

@@ -257,8 +257,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:32} skipped: {library} not installed")
             continue
         for size in sizes:
-            # Big payloads: fewer messages, so each case stays around a second.
-            n = max(count * 1024 // max(size, 1024), 50)
+            # Big payloads: fewer messages, but never so few that a round
+            # takes only a few milliseconds (too noisy to compare).
+            n = max(count * 1024 // max(size, 1024), 1000)
             row = measure(library, make, opcode, n, size, rounds)
             row["case"] = name
             results.append(row)

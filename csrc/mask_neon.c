@@ -1,5 +1,6 @@
 /* NEON masking kernel (aarch64 baseline): 64 bytes per iteration. */
 #include "compat.h"
+#include "mask_internal.h"
 #include "wsfast.h"
 
 #if defined(WSFAST_HAVE_NEON_KERNELS)
@@ -23,6 +24,7 @@ void wsfast_mask_neon(unsigned char *dst, const unsigned char *src, size_t len,
     for (; i + 16 <= len; i += 16) {
         vst1q_u8(dst + i, veorq_u8(vld1q_u8(src + i), k));
     }
-    wsfast_mask_scalar(dst + i, src + i, len - i, key);
+    /* Fewer than 16 bytes left, starting at key phase 0. */
+    wsfast_mask_short(dst + i, src + i, len - i, key, wsfast_mask_key64(key));
 }
 #endif

@@ -4,12 +4,12 @@
  * because 8 is a multiple of 4. Loads and stores go through memcpy, so any
  * alignment is fine and nothing is type-punned. */
 #include "compat.h"
+#include "mask_internal.h"
 #include "wsfast.h"
 
 void wsfast_mask_scalar(unsigned char *dst, const unsigned char *src, size_t len,
                         const unsigned char key[4]) {
-    uint32_t key32 = wsfast_load32(key);
-    uint64_t key64 = ((uint64_t)key32 << 32) | key32;
+    const uint64_t key64 = wsfast_mask_key64(key);
     size_t i = 0;
 
     for (; i + 32 <= len; i += 32) {
@@ -22,11 +22,11 @@ void wsfast_mask_scalar(unsigned char *dst, const unsigned char *src, size_t len
         wsfast_store64(dst + i + 16, c ^ key64);
         wsfast_store64(dst + i + 24, d ^ key64);
     }
-    for (; i + 8 <= len; i += 8) {
+    if (len - i >= 16) {
         wsfast_store64(dst + i, wsfast_load64(src + i) ^ key64);
+        wsfast_store64(dst + i + 8, wsfast_load64(src + i + 8) ^ key64);
+        i += 16;
     }
-    /* i is a multiple of 8 here, so the key phase is i & 3. */
-    for (; i < len; i++) {
-        dst[i] = (unsigned char)(src[i] ^ key[i & 3]);
-    }
+    /* i is a multiple of 16 here, so the key phase is 0 again. */
+    wsfast_mask_short(dst + i, src + i, len - i, key, key64);
 }

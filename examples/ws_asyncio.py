@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,7 @@ __all__ = ["ConnectionClosed", "HandshakeError", "WebSocket", "connect", "serve"
 MAX_HEAD = 16 * 1024  # bytes of HTTP request/response head accepted
 OPEN_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 5.0
+_BINARY = int(Opcode.BINARY)  # TEXT (1) and BINARY (2) are the data opcodes
 
 
 class HandshakeError(Exception):
@@ -64,6 +66,10 @@ def _parse_head(head: bytes) -> tuple[str, dict[str, str]]:
         value = value.strip()
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return lines[0], headers
+
+
+def _not_open(data: Any) -> bytes:
+    raise RuntimeError("the connection is not open yet")
 
 
 def _tokens(value: str) -> set[str]:
@@ -98,9 +104,18 @@ class WebSocket(asyncio.Protocol):
         self.close_reason = ""
         self.close_sent = False
         self.transport: asyncio.Transport | None = None
+        # send() may write: open, no close frame sent, the transport not closing.
+        self._sendable = False
+        # The socket's descriptor, for writes that skip the transport (see
+        # send()); -1 when they cannot (TLS, Windows, no socket, closed).
+        self._fd = -1
+        # The transport holds no unsent data, so a direct write keeps the order.
+        self._direct = False
         self._head = bytearray()
         self._decoder: Decoder | None = None
         self._encoder: Encoder | None = None
+        self._encode_text: Callable[[str], bytes] = _not_open
+        self._encode_binary: Callable[[Any], bytes] = _not_open
         self._offer: PerMessageDeflate | None = None
         self._key = ""
         self._messages: deque[Message] = deque()
@@ -119,41 +134,63 @@ class WebSocket(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None and transport.get_extra_info("sslcontext") is None \
+                and sys.platform != "win32":
+            self._fd = sock.fileno()
         if self.role == "client":
             self._send_request()
 
     def data_received(self, data: bytes) -> None:
-        if self._decoder is None:
-            self._head += data
-            end = self._head.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self._head) > MAX_HEAD:
-                    self._fail_handshake(431, "request head too large")
-                return
-            head, rest = bytes(self._head[:end]), bytes(self._head[end + 4:])
-            self._head = bytearray()
-            try:
-                self._server_handshake(head) if self.role == "server" else self._client_handshake(head)
-            except HandshakeError as exc:
-                self._fail_handshake(400, str(exc))
-                return
-            if not rest:
+        decoder = self._decoder
+        if decoder is None:
+            rest = self._handshake_received(data)
+            decoder = self._decoder
+            if decoder is None or not rest:
                 return
             data = rest
         try:
-            events = self._decoder.feed(data)
+            events = decoder.feed(data)
         except ProtocolError as exc:
             for event in exc.events:
                 self._deliver(event)
             self._close_with_error(exc.code, exc.reason)
             return
+        # The hot path of an echo server: a data message goes straight to the
+        # callback; control frames, closes and recv() mode take _deliver.
+        on_message = self.on_message
         for event in events:
-            self._deliver(event)
+            if on_message is not None and type(event) is Message and event.opcode <= _BINARY:
+                on_message(self, event)
+            else:
+                self._deliver(event)
+
+    def _handshake_received(self, data: bytes) -> bytes:
+        """Collect the HTTP head; once complete, answer or check it and return
+        what followed it (the first frames)."""
+        self._head += data
+        end = self._head.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._head) > MAX_HEAD:
+                self._fail_handshake(431, "request head too large")
+            return b""
+        head, rest = bytes(self._head[:end]), bytes(self._head[end + 4:])
+        self._head = bytearray()
+        try:
+            self._server_handshake(head) if self.role == "server" else self._client_handshake(head)
+        except HandshakeError as exc:
+            self._fail_handshake(400, str(exc))
+            return b""
+        return rest
 
     def eof_received(self) -> bool | None:
+        self._sendable = False
         return None  # close the transport
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # asyncio closes the socket when this returns: no direct write after it.
+        self._sendable = False
+        self._fd = -1
         if self.close_code is None:
             self.close_code = CloseCode.ABNORMAL_CLOSURE
         for timer in (self._open_timer, self._close_timer):
@@ -271,7 +308,10 @@ class WebSocket(asyncio.Protocol):
     def _open(self, pmd: PerMessageDeflate | None) -> None:
         self._decoder = Decoder(role=self.role, max_message_size=self.max_message_size,
                                 deflate=pmd)
-        self._encoder = Encoder(role=self.role, deflate=pmd)
+        self._encoder = encoder = Encoder(role=self.role, deflate=pmd)
+        self._encode_text = encoder.text
+        self._encode_binary = encoder.binary
+        self._sendable = True
         self._open_timer.cancel()
         if not self.opened.done():
             self.opened.set_result(None)
@@ -326,12 +366,30 @@ class WebSocket(asyncio.Protocol):
 
     def send(self, data: str | bytes, *, fragment_size: int | None = None) -> None:
         """Send a text (``str``) or binary message (no wait; see :meth:`drain`)."""
-        if self.close_sent or self.transport is None or self.transport.is_closing():
+        if not self._sendable:
             raise ConnectionClosed(self.close_code, self.close_reason)
-        if isinstance(data, str):
-            self._write(self._encoder.text(data, fragment_size=fragment_size))
+        if fragment_size is None:
+            # The encoder's bound methods, looked up once in _open.
+            frame = self._encode_text(data) if isinstance(data, str) else self._encode_binary(data)
+        elif isinstance(data, str):
+            frame = self._encoder.text(data, fragment_size=fragment_size)
         else:
-            self._write(self._encoder.binary(data, fragment_size=fragment_size))
+            frame = self._encoder.binary(data, fragment_size=fragment_size)
+        if self._direct or self._can_write_directly():
+            # The transport's write() is Python code; when it holds nothing
+            # unsent, one write(2) on the socket does the same (picows does
+            # this too). What the socket does not take goes to the transport.
+            try:
+                sent = os.write(self._fd, frame)
+            except OSError:
+                # EAGAIN: the transport buffers it. Any other error: the
+                # transport meets it again and closes the connection.
+                sent = 0
+            if sent == len(frame):
+                return
+            self._write(memoryview(frame)[sent:])
+        else:
+            self._write(frame)
 
     async def drain(self) -> None:
         """Wait until the transport accepts more data."""
@@ -358,6 +416,7 @@ class WebSocket(asyncio.Protocol):
 
     def _send_close(self, frame: bytes) -> None:
         self.close_sent = True
+        self._sendable = False
         self._write(frame)
         # §7.1.1: the server closes TCP first; the client waits for it, but
         # neither waits for ever.
@@ -388,6 +447,7 @@ class WebSocket(asyncio.Protocol):
             self.close_reason = reason
         if not self.close_sent and self._encoder is not None:
             self._send_close(self._encoder.close(code, reason))
+        self._sendable = False
         if self.transport is not None:
             self.transport.close()
         self._wake()
@@ -397,6 +457,7 @@ class WebSocket(asyncio.Protocol):
             self.close_code = CloseCode.ABNORMAL_CLOSURE
             self.close_reason = reason
         self._fail_open(reason)
+        self._sendable = False
         if self.transport is not None:
             self.transport.abort()
 
@@ -409,7 +470,15 @@ class WebSocket(asyncio.Protocol):
             # the exception as seen (a port probe is not worth a log line).
             self.opened.exception()
 
-    def _write(self, data: bytes) -> None:
+    def _can_write_directly(self) -> bool:
+        """True (and remembered) when send() may write to the socket itself."""
+        if self._fd < 0 or self.transport is None or self.transport.get_write_buffer_size():
+            return False
+        self._direct = True
+        return True
+
+    def _write(self, data: bytes | memoryview) -> None:
+        self._direct = False  # until the transport's buffer is seen empty again
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 

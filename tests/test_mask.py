@@ -13,7 +13,7 @@ KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
 # the GIL-release threshold.
 EDGE_LENGTHS = sorted(
     {n + d for n in (8, 16, 32, 64, 128, 256, 512, 1024, 65536) for d in (-1, 0, 1)}
-    | {65536 * 3 + 5}
+    | {65536 * 3 + 5, 131072 + 16384 + 130}
 )
 
 
@@ -66,6 +66,48 @@ def test_offset_is_taken_modulo_4(backend, offset: int) -> None:
     buf = bytearray(data)
     assert backend.mask_inplace(buf, KEY, offset) == (offset + 33) % 4
     assert buf == reference_mask(data, KEY, offset % 4)
+
+
+def fast_reference_mask(data: bytes, key: bytes, offset: int = 0) -> bytes:
+    """The same as reference_mask, by big-integer XOR: quick for long inputs."""
+    n = len(data)
+    repeated = ((key[offset:] + key[:offset]) * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "little") ^ int.from_bytes(repeated, "little")).to_bytes(n, "little")
+
+
+@pytest.mark.parametrize("length", [255, 256, 257, 300, 1000, 4099])
+def test_every_alignment_and_offset(backend, length: int) -> None:
+    # The SIMD kernels peel a head to align their stores from 256 bytes on:
+    # every head size (0..63 covers 16- and 32-byte alignment) with every
+    # key phase, touching nothing outside the view.
+    backing = bytearray(random_bytes(length + 64 + 8, length))
+    original = bytes(backing)
+    for start in range(64):
+        piece = original[start : start + length]
+        assert backend.mask(memoryview(backing)[start : start + length], KEY) == fast_reference_mask(
+            piece, KEY
+        )
+        for offset in range(4):
+            view = memoryview(backing)[start : start + length]
+            assert backend.mask_inplace(view, KEY, offset) == (offset + length) % 4
+            assert bytes(view) == fast_reference_mask(piece, KEY, offset)
+            assert backing[:start] == original[:start]
+            assert backing[start + length :] == original[start + length :]
+            view[:] = piece
+
+
+@pytest.mark.parametrize(
+    "make",
+    [bytes, bytearray, lambda b: memoryview(b"x" + b)[1:], lambda b: array.array("B", b)],
+    ids=["bytes", "bytearray", "memoryview-odd", "array"],
+)
+def test_long_payloads_of_every_buffer_type(backend, make) -> None:
+    # Long enough for the pure-Python backend's chunked path, with a tail.
+    data = random_bytes(2 * 131072 + 130, 5)
+    expected = fast_reference_mask(data, KEY)
+    assert backend.mask(make(data), KEY) == expected
+    assert backend.Masker(KEY).process(make(data)) == expected
+    assert backend.Masker(KEY[1:] + KEY[:1]).process(make(data)) == fast_reference_mask(data, KEY, 1)
 
 
 def test_masking_twice_gives_the_original(backend) -> None:
@@ -248,3 +290,38 @@ def test_large_buffers_from_many_threads(backend) -> None:
     for i in range(8):
         assert results[i] == backend.mask(backend.mask(results[i], keys[i]), keys[i])
         assert results[i] == reference_mask(inputs[i], keys[i])
+
+
+# ---- _mask_inplace_keyfirst: aiohttp's websocket_mask(mask, data) order ------------
+
+
+@pytest.mark.parametrize("length", [0, 1, 5, 125, 1024, 65536 + 3])
+def test_keyfirst_masks_in_place(backend, length: int) -> None:
+    data = random_bytes(length, length)
+    buf = bytearray(data)
+    assert backend._mask_inplace_keyfirst(KEY, buf) is None
+    assert buf == fast_reference_mask(data, KEY)
+    view = memoryview(bytearray(data))
+    backend._mask_inplace_keyfirst(bytearray(KEY), view)
+    assert bytes(view) == fast_reference_mask(data, KEY)
+
+
+@pytest.mark.parametrize(
+    "key, buffer, error, match",
+    [
+        (b"abc", bytearray(8), ValueError, "key must be 4 bytes long"),
+        (None, bytearray(8), TypeError, "must be a bytes-like object"),
+        (KEY, None, TypeError, "must be a bytes-like object"),
+        (KEY, "abcd", TypeError, "must be a bytes-like object"),
+        (KEY, b"data", TypeError, "writable"),
+        (KEY, memoryview(bytearray(20))[::2], ValueError, "C-contiguous"),
+        # The key is checked first, as by mask_inplace.
+        (b"abcde", b"data", ValueError, "key must be 4 bytes long"),
+    ],
+)
+def test_keyfirst_errors_match_mask_inplace(backend, key, buffer, error, match) -> None:
+    with pytest.raises(error, match=match) as keyfirst:
+        backend._mask_inplace_keyfirst(key, buffer)
+    with pytest.raises(error) as inplace:
+        backend.mask_inplace(buffer, key)
+    assert str(keyfirst.value) == str(inplace.value)

@@ -40,12 +40,9 @@ cdef int get_buffer(object obj, Py_buffer *view, str name, bint writable) except
     raise buffer_error(obj, name, writable)
 
 
-cdef int get_key(object key, unsigned char out[4]) except -1:
-    """Copy a 4-byte masking key into ``out`` (RFC 6455 §5.3)."""
+cdef int get_key_buffer(object key, unsigned char out[4]) except -1:
+    """Copy a 4-byte masking key held by any buffer into ``out``."""
     cdef Py_buffer view
-    if type(key) is bytes and PyBytes_GET_SIZE(key) == 4:
-        memcpy(out, PyBytes_AS_STRING(key), 4)
-        return 0
     get_buffer(key, &view, "key", False)
     try:
         if view.len != 4:
@@ -54,6 +51,17 @@ cdef int get_key(object key, unsigned char out[4]) except -1:
     finally:
         PyBuffer_Release(&view)
     return 0
+
+
+cdef inline int get_key(object key, unsigned char out[4]) except -1:
+    """Copy a 4-byte masking key into ``out`` (RFC 6455 §5.3).
+
+    Inline for the usual ``bytes`` key: no buffer request, no call.
+    """
+    if type(key) is bytes and PyBytes_GET_SIZE(key) == 4:
+        memcpy(out, PyBytes_AS_STRING(key), 4)
+        return 0
+    return get_key_buffer(key, out)
 
 
 cdef Py_ssize_t key_phase(object offset) except -1:
@@ -85,6 +93,41 @@ cdef inline void run_mask(unsigned char *dst, const unsigned char *src, Py_ssize
         wsfast_mask(dst, src, <size_t>n, key)
 
 
+# mask_inplace's results, built once: returning one costs a reference, not
+# an int conversion (a measurable part of a call on a short frame).
+cdef tuple PHASES = (0, 1, 2, 3)
+# offset's default. The identity test skips the int conversion for callers
+# that leave it out (or pass the literal 0, the same cached object).
+cdef object ZERO = 0
+
+
+cdef inline Py_ssize_t mask_buffer_inplace(object buffer, const unsigned char key[4],
+                                           Py_ssize_t phase) except -1:
+    """XOR ``buffer`` in place starting at key ``phase``; return the next phase."""
+    cdef unsigned char rotated[4]
+    cdef const unsigned char *k = key
+    cdef unsigned char *p
+    cdef Py_buffer view
+    cdef Py_ssize_t n
+    if phase:
+        rotate_key(key, phase, rotated)
+        k = rotated
+    if type(buffer) is bytearray:
+        n = PyByteArray_GET_SIZE(buffer)
+        if n < GIL_RELEASE_THRESHOLD:
+            # Small bytearray: the GIL stays held, so it cannot be resized
+            # under us and no buffer export is needed.
+            p = <unsigned char *>PyByteArray_AS_STRING(buffer)
+            wsfast_mask(p, p, <size_t>n, k)
+            return (phase + n) & 3
+    get_buffer(buffer, &view, "buffer", True)
+    try:
+        run_mask(<unsigned char *>view.buf, <const unsigned char *>view.buf, view.len, k)
+        return (phase + view.len) & 3
+    finally:
+        PyBuffer_Release(&view)
+
+
 # ---- Masking (RFC 6455 §5.3) ----------------------------------------------------
 
 
@@ -95,7 +138,15 @@ def mask(data, key):
     """
     cdef unsigned char k[4]
     cdef Py_buffer view
+    cdef Py_ssize_t n
     get_key(key, k)
+    # bytes needs no buffer request: it is immutable and held by the caller.
+    if type(data) is bytes:
+        n = PyBytes_GET_SIZE(data)
+        result = PyBytes_FromStringAndSize(NULL, n)
+        run_mask(<unsigned char *>PyBytes_AS_STRING(result),
+                 <const unsigned char *>PyBytes_AS_STRING(data), n, k)
+        return result
     get_buffer(data, &view, "data", False)
     try:
         result = PyBytes_FromStringAndSize(NULL, view.len)
@@ -113,31 +164,31 @@ def mask_inplace(buffer, key, offset=0):
     return ``(offset + len(buffer)) % 4``.
     """
     cdef unsigned char k[4]
-    cdef unsigned char rotated[4]
-    cdef Py_buffer view
-    cdef Py_ssize_t phase
-    cdef Py_ssize_t n
+    cdef Py_ssize_t phase = 0
     get_key(key, k)
-    phase = key_phase(offset)
-    rotate_key(k, phase, rotated)
-    if type(buffer) is bytearray:
-        n = PyByteArray_GET_SIZE(buffer)
-        if n < GIL_RELEASE_THRESHOLD:
-            # Small bytearray: the GIL stays held, so it cannot be resized
-            # under us and no buffer export is needed.
-            wsfast_mask(<unsigned char *>PyByteArray_AS_STRING(buffer),
-                        <const unsigned char *>PyByteArray_AS_STRING(buffer), <size_t>n, rotated)
-            return (phase + n) & 3
-    get_buffer(buffer, &view, "buffer", True)
-    try:
-        run_mask(<unsigned char *>view.buf, <const unsigned char *>view.buf, view.len, rotated)
-        return (phase + view.len) & 3
-    finally:
-        PyBuffer_Release(&view)
+    if offset is not ZERO:
+        phase = key_phase(offset)
+    return PHASES[mask_buffer_inplace(buffer, k, phase)]
+
+
+def _mask_inplace_keyfirst(key, buffer):
+    """_mask_inplace_keyfirst(key, buffer) -> None
+
+    ``mask_inplace(buffer, key)`` in aiohttp's argument order
+    (``websocket_mask(mask, data)``), for binding aiohttp's writer to wsfast:
+    same checks, same errors, no result.
+    """
+    cdef unsigned char k[4]
+    get_key(key, k)
+    mask_buffer_inplace(buffer, k, 0)
 
 
 cdef class Masker:
-    """Masks a payload that arrives in pieces, continuing the key phase."""
+    """Masks a payload that arrives in pieces, continuing the key phase.
+
+    One stream's position: use one per thread or serialise the calls
+    (overlapping calls are memory-safe but may continue from the wrong phase).
+    """
 
     cdef unsigned char keys[4][4]
     cdef Py_ssize_t _offset
@@ -221,7 +272,8 @@ cdef class Utf8Validator:
     ``feed`` turns False at the chunk holding the first byte that proves the
     input invalid (``ED A0`` fails at ``A0``) and stays False; a sequence cut
     at a chunk boundary is carried into the next chunk, and only ``finish``
-    treats an unfinished sequence as invalid.
+    treats an unfinished sequence as invalid. One stream's state: use one per
+    thread or serialise the calls.
     """
 
     cdef uint32_t _state

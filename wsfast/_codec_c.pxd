@@ -71,6 +71,7 @@ cdef class _Reader:
     cdef bint _closed
     cdef tuple _error
     cdef list _events
+    cdef list _gate  # see _Reader.feed: one feed() at a time
 
     cdef void _init_reader(self, object role, uint64_t max_length, unsigned int allowed_rsv) except *
 
@@ -119,3 +120,10 @@ cdef class Decoder(_Reader):
 cdef class Encoder:
     cdef bint _mask
     cdef object _deflater
+
+    # C-level calls from text()/binary()/ping()/pong()/close(): no Python
+    # method call per message.
+    cdef object _key(self)
+    cdef bytes _control(self, int opcode, object data)
+    @cython.locals(rsv=int, n=Py_ssize_t)
+    cdef bytes _message(self, int opcode, object payload, object fragment_size)

@@ -307,6 +307,11 @@ class _Reader:
     is complete). An incomplete header waits in
     ``_tail`` (at most 13 bytes); an incomplete payload in ``_payload``,
     preallocated at its declared size, which the header limit bounds.
+
+    Threads: a decoder holds one stream's state, so feed() is one call at a
+    time; a call that overlaps a running one (from another thread, possibly
+    while that one runs without the GIL) raises RuntimeError and consumes
+    nothing, so the running call and the decoder's state are unaffected.
     """
 
     __slots__ = (
@@ -315,6 +320,7 @@ class _Reader:
         "_error",
         "_events",
         "_first",
+        "_gate",
         "_key",
         "_masked",
         "_max_length",
@@ -332,7 +338,8 @@ class _Reader:
     _remaining: int
     _closed: bool
     _error: tuple[int, str] | None
-    _events: list[Any]
+    _events: list[Any]  # the running feed() call's events (None between calls)
+    _gate: list[None]  # [None] while no feed() runs, [] while one does
 
     def _init_reader(self, role: object, max_length: int, allowed_rsv: int) -> None:
         self._masked = _is_server(role)  # a server receives masked frames (§5.1)
@@ -345,7 +352,8 @@ class _Reader:
         self._remaining = 0
         self._closed = False
         self._error = None
-        self._events = []
+        self._events = None  # type: ignore[assignment]
+        self._gate = [None]
 
     def feed(self, data: object) -> list[Any]:
         """Process received bytes; return the events they complete, in order.
@@ -357,25 +365,42 @@ class _Reader:
             ProtocolError: the peer broke the protocol. Events this call
                 completed before the error are on ``.events``; every later
                 call raises the same error again.
+            RuntimeError: another feed() on this decoder is running (another
+                thread); this call consumed nothing.
             TypeError, ValueError: ``data`` is not a C-contiguous buffer.
         """
-        if self._error is not None:
-            raise ProtocolError(self._error[0], self._error[1])
-        if type(data) is not bytes:
-            data = _to_bytes(data)
-        events: list[Any] = []
-        if self._closed:
-            return events  # after a Close, later bytes are discarded (§5.5.1)
-        self._events = events
+        # The test-and-set of the one-at-a-time rule: list.pop() is one C
+        # call, atomic under the GIL (and under the list's own lock on a
+        # free-threaded build), compiled or not, so no two calls can both
+        # take the gate's only item, even while one runs without the GIL.
+        gate = self._gate
         try:
-            self._consume(data)
-        except ProtocolError as exc:
-            self._error = (exc.code, exc.reason)
-            exc.events = events
-            raise
+            gate.pop()
+        except IndexError:
+            raise RuntimeError(
+                f"{type(self).__name__}.feed() called while another feed() on it is running;"
+                " a decoder must be fed by one thread at a time"
+            ) from None
+        try:
+            if self._error is not None:
+                raise ProtocolError(self._error[0], self._error[1])
+            if type(data) is not bytes:
+                data = _to_bytes(data)
+            events: list[Any] = []
+            if self._closed:
+                return events  # after a Close, later bytes are discarded (§5.5.1)
+            self._events = events
+            try:
+                self._consume(data)
+            except ProtocolError as exc:
+                self._error = (exc.code, exc.reason)
+                exc.events = events
+                raise
+            finally:
+                self._events = None  # type: ignore[assignment]  # drop the references
+            return events
         finally:
-            self._events = []  # drop the references to the delivered events
-        return events
+            gate.append(None)
 
     def _consume(self, data: bytes) -> None:
         end = len(data)
@@ -470,6 +495,10 @@ class FrameDecoder(_Reader):
     ``feed(data)`` returns every frame completed so far, payloads unmasked,
     and raises :class:`~wsfast.ProtocolError` (1002 or 1009) as described in
     the API.
+
+    Not thread-safe, but safe to misuse: one stream, one thread at a time.
+    A ``feed`` that overlaps another on the same decoder raises RuntimeError
+    and consumes nothing; it never mixes or loses frames.
     """
 
     __slots__ = ()
@@ -609,6 +638,11 @@ class Decoder(_Reader):
 
     Raises:
         TypeError, ValueError: an argument of the wrong type or value.
+
+    Not thread-safe, but safe to misuse: one stream, one thread at a time.
+    A ``feed`` that overlaps another on the same decoder raises RuntimeError
+    and consumes nothing; it never mixes or loses messages. (Its inflater is
+    its own, so it is covered too.)
     """
 
     __slots__ = (
@@ -798,6 +832,13 @@ class Encoder:
 
     Raises:
         TypeError, ValueError: an argument of the wrong type or value.
+
+    Threads: without deflate an Encoder keeps no state, so threads may share
+    it; each call returns whole, independent frames. With deflate the
+    messages share one compression context (RFC 7692 §7.2.1), so they must
+    be sent in the order they were encoded: hold one lock around encoding
+    and sending. Overlapping calls raise RuntimeError rather than mix two
+    messages in one payload.
     """
 
     __slots__ = ("_deflater", "_mask")
@@ -834,7 +875,9 @@ class Encoder:
             TypeError: ``data`` is not a buffer.
             ValueError: ``data`` is not contiguous, or a bad ``fragment_size``.
         """
-        return self._message(OP_BINARY, byte_view(data, "data"), fragment_size)
+        # bytes, the common case, needs no view: _frame_build reads it directly.
+        payload = data if type(data) is bytes else byte_view(data, "data")
+        return self._message(OP_BINARY, payload, fragment_size)
 
     def ping(self, data: object = b"") -> bytes:
         """A ping (at most 125 bytes)."""

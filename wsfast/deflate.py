@@ -285,7 +285,8 @@ class _Inflater:
 
     The receiving ``Decoder`` calls :meth:`inflate` once per fragment of a
     compressed message (RFC 7692 §6.2: only the first frame has RSV1, but
-    every fragment is part of the deflate stream).
+    every fragment is part of the deflate stream). Not thread-safe: each
+    Decoder makes its own, and Decoder.feed runs one call at a time.
     """
 
     __slots__ = ("_zlib", "_window_bits", "_no_context_takeover", "_inflater")
@@ -402,9 +403,17 @@ def _inflate_on(
 
 
 class _Deflater:
-    """Compresses the messages of one direction (RFC 7692 §7.2.1)."""
+    """Compresses the messages of one direction (RFC 7692 §7.2.1).
 
-    __slots__ = ("_zlib", "_level", "_window_bits", "_flush", "_min_size", "_compressor")
+    One call at a time: a message is a compress() and a flush() of a shared
+    compressor, so overlapping calls (threads sharing an Encoder) could each
+    flush part of the other's message. The overlapping call raises
+    RuntimeError instead, as Decoder.feed does.
+    """
+
+    __slots__ = (
+        "_zlib", "_level", "_window_bits", "_flush", "_min_size", "_compressor", "_gate"
+    )
 
     def __init__(
         self, impl: _Zlib, level: int, window_bits: int, no_context_takeover: bool, min_size: int
@@ -420,6 +429,7 @@ class _Deflater:
         self._flush = zlib.Z_FULL_FLUSH if no_context_takeover else zlib.Z_SYNC_FLUSH
         self._min_size = min_size
         self._compressor: _CompressObj | None = None
+        self._gate: list[None] = [None]  # list.pop() is the atomic test-and-set
 
     def compress(self, data: Any) -> bytes | None:
         """Compress one whole message.
@@ -434,10 +444,23 @@ class _Deflater:
         """
         if len(data) < self._min_size:
             return None
-        compressor = self._compressor
-        if compressor is None:
-            compressor = self._compressor = self._zlib.compressobj(self._level, self._window_bits)
-        payload = compressor.compress(data) + compressor.flush(self._flush)
+        gate = self._gate
+        try:
+            gate.pop()
+        except IndexError:
+            raise RuntimeError(
+                "Encoder used by two threads at once with permessage-deflate;"
+                " serialise encoding and sending with a lock"
+            ) from None
+        try:
+            compressor = self._compressor
+            if compressor is None:
+                compressor = self._compressor = self._zlib.compressobj(
+                    self._level, self._window_bits
+                )
+            payload = compressor.compress(data) + compressor.flush(self._flush)
+        finally:
+            gate.append(None)
         # Every flush of the implementations accepted by _self_test ends with
         # the empty stored block, so stripping it is all of §7.2.1.
         return payload[:-4]

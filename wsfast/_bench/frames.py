@@ -174,7 +174,7 @@ def _aiohttp() -> Setup:
     import asyncio
 
     try:
-        from aiohttp._websocket.reader_c import (  # type: ignore[import-not-found]
+        from aiohttp._websocket.reader_c import (  # type: ignore[import-not-found, unused-ignore]
             WebSocketDataQueue,
             WebSocketReader,
         )

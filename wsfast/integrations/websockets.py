@@ -7,16 +7,20 @@
   like websockets' own, it also takes non-contiguous buffers.
 - ``UTF8Decoder`` of the asyncio, sync and trio message assemblers: the
   fail-fast :class:`~wsfast.integrations._shims.Utf8IncrementalDecoder`.
-- ``Frame.parse``: when the whole frame is already in the protocol's
-  ``StreamReader`` buffer and its header is valid, it is parsed in one step
-  instead of three ``read_exact`` round trips; every other case (a partial
-  frame, any error, a custom reader or a ``Frame`` subclass) runs the original
-  generator, so errors and buffer consumption are exactly websockets' own.
+- ``Frame.parse``: waits until the whole frame is in the protocol's
+  ``StreamReader`` buffer (as ``read_exact`` would: a large frame spans several
+  reads), then parses it in one step instead of three ``read_exact`` round
+  trips, unmasking the payload straight out of the buffer. Any header error,
+  the end of the stream, a custom reader or a ``Frame`` subclass runs the
+  original generator, so errors are exactly websockets' own. The header fields
+  are read with ``struct.unpack``, as websockets does (its tests inject faults
+  there).
 """
 
 from __future__ import annotations
 
 import importlib
+import struct
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
@@ -49,14 +53,21 @@ _MESSAGE_MODULES = (
 )
 
 
+# What _parse_buffered returns when the frame is not complete in the buffer yet.
+_WAIT = object()
+
+
 def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
-    """A ``Frame.parse`` classmethod with a one-step path for a buffered frame."""
+    """A ``Frame.parse`` classmethod that parses a frame straight from the buffer."""
     from websockets import frames, streams
 
     frame_class = frames.Frame
     reader_class = streams.StreamReader
     # Opcode members indexed by value; None marks a reserved opcode.
-    opcodes: tuple[Any, ...] = tuple(frames.Opcode._value2member_map_.get(value) for value in range(16))
+    opcodes: tuple[Any, ...] = tuple(
+        frames.Opcode._value2member_map_.get(value) for value in range(16)
+    )
+
     def parse(
         cls: type,
         read_exact: Callable[[int], Generator[None, None, bytearray]],
@@ -65,14 +76,27 @@ def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
         max_size: int | None = None,
         extensions: Sequence[Any] | None = None,
     ) -> Generator[None, None, Any]:
-        reader = getattr(read_exact, "__self__", None)
+        reader: Any = getattr(read_exact, "__self__", None)
         if cls is frame_class and type(reader) is reader_class:
-            frame = _parse_buffered(reader.buffer, mask, max_size)
+            # Wait, as read_exact would, until the whole frame is buffered
+            # (a large frame spans several reads), then take it in one step:
+            # no per-field read_exact and no copy of the payload before
+            # unmasking. The buffer is left alone until then.
+            while True:
+                frame = _parse_buffered(reader.buffer, mask, max_size)
+                if frame is not _WAIT:
+                    break
+                if reader.eof:
+                    frame = None  # websockets' generator raises its EOFError
+                    break
+                yield
             if frame is not None:
                 for extension in reversed(extensions or ()):
                     frame = extension.decode(frame, max_size=max_size)
                 frame.check()
                 return frame
+        # Errors (and a custom reader or Frame subclass): websockets' own
+        # generator reads the same bytes and raises exactly what it raises.
         return (
             yield from original(
                 cls, read_exact, mask=mask, max_size=max_size, extensions=extensions
@@ -80,14 +104,14 @@ def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
         )
 
     def _parse_buffered(buffer: bytearray, masked: bool, max_size: int | None) -> Any:
-        # RFC 6455 §5.2. Returns None (so the original generator runs) unless
-        # the complete, valid frame is in the buffer; the checks are the
-        # original's, in its order.
+        # RFC 6455 §5.2. A Frame when the complete, valid frame is buffered;
+        # _WAIT when more bytes are needed; None when the header is invalid
+        # (so the original raises). The checks are the original's, in its
+        # order, and the fields are read with struct.unpack as it does.
         available = len(buffer)
         if available < 2:
-            return None
-        head1 = buffer[0]
-        head2 = buffer[1]
+            return _WAIT
+        head1, head2 = struct.unpack("!BB", buffer[:2])
         opcode = opcodes[head1 & 0x0F]
         if opcode is None or bool(head2 & 0x80) != masked:
             return None
@@ -95,26 +119,26 @@ def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
         start = 2
         if length == 126:
             if available < 4:
-                return None
-            length = (buffer[2] << 8) | buffer[3]
+                return _WAIT
+            (length,) = struct.unpack("!H", buffer[2:4])
             start = 4
         elif length == 127:
             if available < 10:
-                return None
-            length = int.from_bytes(buffer[2:10], "big")
+                return _WAIT
+            (length,) = struct.unpack("!Q", buffer[2:10])
             start = 10
         if max_size is not None and length > max_size:
             return None
         if masked:
             end = start + 4 + length
             if available < end:
-                return None
+                return _WAIT
             with memoryview(buffer) as view:
                 data: bytes | bytearray = _mask(view[start + 4 : end], view[start : start + 4])
         else:
             end = start + length
             if available < end:
-                return None
+                return _WAIT
             data = buffer[start:end]
         del buffer[:end]
         return frame_class(
