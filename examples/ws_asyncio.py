@@ -37,6 +37,15 @@ MAX_HEAD = 16 * 1024  # bytes of HTTP request/response head accepted
 OPEN_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 5.0
 _BINARY = int(Opcode.BINARY)  # TEXT (1) and BINARY (2) are the data opcodes
+# From this payload length on, send() writes a frame's header and payload
+# with one writev(2) from Encoder.binary_parts() instead of copying the
+# payload behind the header first. Below it the copy is cheaper than the
+# parts list and writev's iovec setup (echo server under callgrind: about
+# 3,500 more instructions per round trip with parts at 2-8 KiB, 12,700 fewer
+# at 16 KiB, 60,000 fewer at 64 KiB); aiohttp's writer splits at 16 KiB too.
+ZERO_COPY_MIN = 16 * 1024
+# writev(2) takes at most this many buffers (POSIX IOV_MAX; Linux: 1024).
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 16
 
 
 class HandshakeError(Exception):
@@ -368,6 +377,13 @@ class WebSocket(asyncio.Protocol):
         """Send a text (``str``) or binary message (no wait; see :meth:`drain`)."""
         if not self._sendable:
             raise ConnectionClosed(self.close_code, self.close_reason)
+        if len(data) >= ZERO_COPY_MIN and (self._direct or self._can_write_directly()):
+            if isinstance(data, str):
+                parts = self._encoder.text_parts(data, fragment_size=fragment_size)
+            else:
+                parts = self._encoder.binary_parts(data, fragment_size=fragment_size)
+            self._writev(parts)
+            return
         if fragment_size is None:
             # The encoder's bound methods, looked up once in _open.
             frame = self._encode_text(data) if isinstance(data, str) else self._encode_binary(data)
@@ -476,6 +492,27 @@ class WebSocket(asyncio.Protocol):
             return False
         self._direct = True
         return True
+
+    def _writev(self, parts: list[Any]) -> None:
+        """Write an encoder's parts to the socket (the transport holds nothing
+        unsent); what the socket does not take goes to the transport as one
+        copy, so no part of the caller's buffer is referenced after send()."""
+        sent = 0
+        if len(parts) <= _IOV_MAX:
+            try:
+                sent = os.writev(self._fd, parts)
+            except OSError:
+                pass  # as in send(): the transport buffers it or meets the error
+        for i, part in enumerate(parts):
+            size = len(part)
+            if sent < size:
+                # A partial write may stop inside any part: resume there.
+                rest = parts[i:]
+                if sent:
+                    rest[0] = memoryview(part)[sent:]
+                self._write(b"".join(rest))
+                return
+            sent -= size
 
     def _write(self, data: bytes | memoryview) -> None:
         self._direct = False  # until the transport's buffer is seen empty again

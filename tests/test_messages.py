@@ -350,6 +350,87 @@ def test_encoder_bad_arguments(backend, call, error):
         call(backend.Encoder())
 
 
+PARTS_SIZES = [0, 1, 125, 126, 127, 1000, 65535, 65536, 65537, 200_000]
+PARTS_FRAGMENTS = [None, 1, 7, 125, 126, 65536, 100_000]
+
+
+@pytest.mark.parametrize("role", ["server", "client"])
+@pytest.mark.parametrize("deflate", [False, True], ids=["plain", "deflate"])
+def test_encoder_parts_join_to_the_message(backend, role, deflate, monkeypatch):
+    from wsfast.deflate import PerMessageDeflate
+
+    # One fixed key instead of os.urandom, so both calls write the same bytes.
+    monkeypatch.setattr(os, "urandom", lambda n: bytes(range(1, n + 1)))
+    whole = backend.Encoder(role=role, deflate=PerMessageDeflate() if deflate else None)
+    parted = backend.Encoder(role=role, deflate=PerMessageDeflate() if deflate else None)
+    rng = random.Random(7)
+    for n in PARTS_SIZES:
+        data = rng.randbytes(n)
+        text = "é" * (n // 2) + "x" * (n % 2)
+        for fragment_size in PARTS_FRAGMENTS:
+            if fragment_size == 1 and n > 1000:
+                continue  # 200,000 one-byte frames prove nothing more than 1,000
+            for payload in (data, bytearray(data), memoryview(b"." + data + b".")[1:-1]):
+                expected = whole.binary(payload, fragment_size=fragment_size)
+                parts = parted.binary_parts(payload, fragment_size=fragment_size)
+                assert type(parts) is list
+                assert b"".join(parts) == expected
+                if role == "client" or deflate:
+                    assert parts == [expected]  # masked or compressed: one buffer
+            expected = whole.text(text, fragment_size=fragment_size)
+            parts = parted.text_parts(text, fragment_size=fragment_size)
+            assert b"".join(parts) == expected
+            if role == "client" or deflate:
+                assert parts == [expected]
+
+
+def test_encoder_binary_parts_do_not_copy(backend):
+    encoder = backend.Encoder()
+    data = os.urandom(70_000)
+    header, payload = encoder.binary_parts(data)
+    assert payload is data
+    assert header == encoder.binary(data)[:10]
+    assert encoder.binary_parts(b"") == [b"\x82\x00", b""]
+    # Other buffers: a view of the caller's memory (the lifetime rule).
+    buffer = bytearray(b"abc")
+    header, view = encoder.binary_parts(buffer)
+    assert header == b"\x82\x03"
+    buffer[0] = ord("X")
+    assert bytes(view) == b"Xbc"
+    # Fragments: every payload part is a slice of that same memory.
+    parts = encoder.binary_parts(buffer, fragment_size=2)
+    assert parts == [b"\x02\x02", b"Xb", b"\x80\x01", b"c"]
+    buffer[2] = ord("Y")
+    assert bytes(parts[3]) == b"Y"
+    header, payload = encoder.text_parts("héllo")
+    assert (header, payload) == (b"\x81\x06", "héllo".encode())
+
+
+@pytest.mark.parametrize("role", ["server", "client"])
+@pytest.mark.parametrize("call, error", [
+    (lambda e, parts: (e.text_parts if parts else e.text)(b"bytes"), TypeError),
+    (lambda e, parts: (e.text_parts if parts else e.text)(None), TypeError),
+    (lambda e, parts: (e.text_parts if parts else e.text)("\ud800"), ValueError),
+    (lambda e, parts: (e.text_parts if parts else e.text)("x", fragment_size=0), ValueError),
+    (lambda e, parts: (e.binary_parts if parts else e.binary)("str"), TypeError),
+    (lambda e, parts: (e.binary_parts if parts else e.binary)(None), TypeError),
+    (lambda e, parts: (e.binary_parts if parts else e.binary)(memoryview(b"abcd")[::2]), ValueError),
+    (lambda e, parts: (e.binary_parts if parts else e.binary)(b"x", fragment_size=0), ValueError),
+    (lambda e, parts: (e.binary_parts if parts else e.binary)(b"x", fragment_size=-3), ValueError),
+    (lambda e, parts: (e.binary_parts if parts else e.binary)(b"x", fragment_size=1.5), TypeError),
+    (lambda e, parts: (e.binary_parts if parts else e.binary)(b"x", fragment_size=True), TypeError),
+    (lambda e, parts: (e.binary_parts if parts else e.binary)(b"x", fragment_size="2"), TypeError),
+])
+def test_encoder_parts_errors_match(backend, role, call, error):
+    encoder = backend.Encoder(role=role)
+    with pytest.raises(error) as whole:
+        call(encoder, False)
+    with pytest.raises(error) as parts:
+        call(encoder, True)
+    assert type(parts.value) is type(whole.value)
+    assert str(parts.value) == str(whole.value)
+
+
 def test_encoder_close_reason_limit(backend):
     wire = backend.Encoder().close(1000, "r" * 123)
     assert len(wire) == 2 + 125

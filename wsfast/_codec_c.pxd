@@ -127,3 +127,10 @@ cdef class Encoder:
     cdef bytes _control(self, int opcode, object data)
     @cython.locals(rsv=int, n=Py_ssize_t)
     cdef bytes _message(self, int opcode, object payload, object fragment_size)
+    @cython.locals(n=Py_ssize_t, first=int, parts=list)
+    cdef list _parts(self, int opcode, object payload, object fragment_size)
+
+
+cdef bytes _utf8(object s)
+cdef object _fragment_limit(object fragment_size)
+cdef bytes _header(unsigned int first, Py_ssize_t n)

@@ -864,9 +864,7 @@ class Encoder:
             TypeError: ``s`` is not a str.
             ValueError: ``s`` is not encodable (lone surrogates), or a bad ``fragment_size``.
         """
-        if not isinstance(s, str):
-            raise TypeError(f"text must be a str, not {type(s).__name__}")
-        return self._message(OP_TEXT, s.encode("utf-8"), fragment_size)
+        return self._message(OP_TEXT, _utf8(s), fragment_size)
 
     def binary(self, data: object, *, fragment_size: int | None = None) -> bytes:
         """A binary message.
@@ -878,6 +876,41 @@ class Encoder:
         # bytes, the common case, needs no view: _frame_build reads it directly.
         payload = data if type(data) is bytes else byte_view(data, "data")
         return self._message(OP_BINARY, payload, fragment_size)
+
+    def text_parts(self, s: str, *, fragment_size: int | None = None) -> list[Any]:
+        """A text message as a list of buffers, for ``writev``/``writelines``.
+
+        Same as :meth:`binary_parts` for :meth:`text`: the parts joined are
+        exactly ``text(s, fragment_size=...)``; the payload parts are the one
+        UTF-8 encoding of ``s`` (or slices of it), not a second copy.
+
+        Raises:
+            TypeError, ValueError: exactly as :meth:`text` raises them.
+        """
+        return self._parts(OP_TEXT, _utf8(s), fragment_size)
+
+    def binary_parts(self, data: object, *, fragment_size: int | None = None) -> list[Any]:
+        """A binary message as a list of buffers, for ``writev``/``writelines``.
+
+        The parts joined are exactly ``binary(data, fragment_size=...)``. For
+        a server (unmasked frames) without deflate, nothing is copied: the
+        list alternates each frame's header (bytes) and its payload, which is
+        ``data`` itself when it is ``bytes`` and a zero-copy ``memoryview`` of
+        it otherwise (a slice of it per fragment). Writing them with
+        ``os.writev`` or ``transport.writelines`` saves the copy of the
+        payload that :meth:`binary` makes (picows, aiohttp do the same for
+        large messages). Lifetime: the parts share ``data``'s memory, so do
+        not modify a mutable ``data`` until every part has been written
+        (an asyncio transport may keep a reference to unsent parts).
+
+        A client (masked frames) or an Encoder with deflate must transform
+        the payload anyway: it returns ``[binary(data, fragment_size=...)]``.
+
+        Raises:
+            TypeError, ValueError: exactly as :meth:`binary` raises them.
+        """
+        payload = data if type(data) is bytes else byte_view(data, "data")
+        return self._parts(OP_BINARY, payload, fragment_size)
 
     def ping(self, data: object = b"") -> bytes:
         """A ping (at most 125 bytes)."""
@@ -921,15 +954,7 @@ class Encoder:
         return _frame_build(FIN | opcode, view, self._key())
 
     def _message(self, opcode: int, payload: Any, fragment_size: object) -> bytes:
-        size = 0
-        if fragment_size is not None:
-            if type(fragment_size) is bool or not isinstance(fragment_size, int):
-                raise TypeError(
-                    f"fragment_size must be an int or None, not {type(fragment_size).__name__}"
-                )
-            if fragment_size < 1:
-                raise ValueError(f"fragment_size must be >= 1, not {fragment_size}")
-            size = fragment_size
+        size = _fragment_limit(fragment_size)
         rsv = 0
         if self._deflater is not None:
             compressed = self._deflater.compress(payload)
@@ -949,3 +974,53 @@ class Encoder:
             )
             first = OP_CONTINUATION
         return b"".join(frames)
+
+    def _parts(self, opcode: int, payload: Any, fragment_size: object) -> list[Any]:
+        if self._mask or self._deflater is not None:
+            # Masking or compressing writes a new payload anyway: one buffer.
+            return [self._message(opcode, payload, fragment_size)]
+        size = _fragment_limit(fragment_size)
+        n = len(payload)
+        if size == 0 or n <= size:
+            return [_header(FIN | opcode, n), payload]
+        view = memoryview(payload)
+        parts: list[Any] = []
+        first = opcode
+        for start in range(0, n, size):
+            stop = start + size
+            if stop >= n:
+                parts.append(_header(FIN | first, n - start))
+            else:
+                parts.append(_header(first, size))
+            parts.append(view[start:stop])
+            first = OP_CONTINUATION
+        return parts
+
+
+def _utf8(s: object) -> bytes:
+    """The payload of a text message (TypeError/ValueError as text() documents)."""
+    if not isinstance(s, str):
+        raise TypeError(f"text must be a str, not {type(s).__name__}")
+    return s.encode("utf-8")
+
+
+def _fragment_limit(fragment_size: object) -> int:
+    """The checked ``fragment_size`` argument; 0 for None (no fragmenting)."""
+    if fragment_size is None:
+        return 0
+    if type(fragment_size) is bool or not isinstance(fragment_size, int):
+        raise TypeError(f"fragment_size must be an int or None, not {type(fragment_size).__name__}")
+    if fragment_size < 1:
+        raise ValueError(f"fragment_size must be >= 1, not {fragment_size}")
+    return int(fragment_size)
+
+
+def _header(first: int, n: int) -> bytes:
+    """An unmasked frame header (§5.2): byte ``first``, then the payload
+    length ``n`` in its shortest encoding. _frame_build writes the same
+    bytes in front of the payload; binary_parts leaves the payload apart."""
+    if n < 126:
+        return bytes((first, n))
+    if n <= 0xFFFF:
+        return bytes((first, 126, n >> 8, n & 0xFF))
+    return bytes((first, 127)) + n.to_bytes(8, "big")
