@@ -494,6 +494,30 @@ def test_frame_build_and_unmask(backend):
         assert backend._frame_unmask(wire, header, n, 0) == wire[header:]
 
 
+def test_frame_header(backend):
+    for n in [0, 1, 125, 126, 127, 65535, 65536, 2**32, 2**63, 2**64 - 1]:
+        for first in (0x00, 0x81, 0x4A, 0x1FF):
+            for key in (None, DEFAULT_KEY, bytearray(DEFAULT_KEY), memoryview(DEFAULT_KEY)):
+                expected = build(first & 15, fin=bool(first & 0x80), rsv=(first >> 4) & 7,
+                                 key=None if key is None else bytes(key), length=n)
+                assert backend._frame_header(first, n, key) == expected, (first, n, key)
+
+
+@pytest.mark.parametrize("first, length, key, error", [
+    (-1, 0, None, OverflowError),
+    (2**32, 0, None, OverflowError),
+    (0x81, -1, None, OverflowError),
+    (0x81, 2**64, None, OverflowError),
+    (0x81, 200.0, None, TypeError),
+    ("x", 0, None, TypeError),
+    (0x81, 0, b"abc", ValueError),
+    (0x81, 0, "abcd", TypeError),
+])
+def test_frame_header_bad_input(backend, first, length, key, error):
+    with pytest.raises(error):
+        backend._frame_header(first, length, key)
+
+
 @pytest.mark.parametrize("pos, n", [(-1, 1), (0, 11), (10, 1), (5, -1)])
 def test_frame_unmask_range_checked(backend, pos, n):
     with pytest.raises(ValueError):

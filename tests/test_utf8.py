@@ -480,7 +480,7 @@ def test_buffer_types(backend: Any) -> None:
     assert backend.validate_utf8(wide) is backend.validate_utf8(wide.tobytes())
 
 
-@pytest.mark.parametrize("bad", ["text", 42, None, [0x41], object()], ids=repr)
+@pytest.mark.parametrize("bad", ["text", 42, None, [0x41], object()], ids=["str", "int", "None", "list", "object"])
 def test_not_a_buffer(backend: Any, bad: Any) -> None:
     with pytest.raises(TypeError):
         backend.validate_utf8(bad)

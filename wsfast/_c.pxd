@@ -57,6 +57,7 @@ cpdef (int, unsigned int, uint64_t, uint32_t) _frame_parse(
     uint64_t max_length) noexcept
 cpdef bytes _frame_unmask(bytes data, Py_ssize_t pos, Py_ssize_t n, uint32_t key)
 cpdef uint32_t _utf8_feed(uint32_t state, bytes data, Py_ssize_t pos, Py_ssize_t end) noexcept
+cpdef bytes _frame_header(object first, object length, object key)
 cpdef bytes _frame_build(unsigned int first, object payload, object key)
 
 

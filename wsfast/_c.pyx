@@ -473,6 +473,26 @@ cpdef uint32_t _utf8_feed(uint32_t state, bytes data, Py_ssize_t pos, Py_ssize_t
     return state
 
 
+cpdef bytes _frame_header(object first, object length, object key):
+    """_frame_header(first, length, key) -> bytes
+
+    A frame header: byte ``first``, the shortest encoding of ``length``, then
+    ``key`` (4 bytes) with the mask bit set, or no key (None).
+    """
+    # Integers only (a C integer argument would take a float's int()), then
+    # unsigned 32 and 64 bits: OverflowError beyond.
+    cdef unsigned int first_byte = PyNumber_Index(first)
+    cdef uint64_t n = PyNumber_Index(length)
+    cdef unsigned char k[4]
+    cdef unsigned char header[14]
+    cdef const unsigned char *key_ptr = NULL
+    if key is not None:
+        get_key(key, k)
+        key_ptr = k
+    cdef size_t size = wsfast_frame_header_build(header, first_byte & 0xFF, n, key_ptr)
+    return PyBytes_FromStringAndSize(<char *>header, <Py_ssize_t>size)
+
+
 cpdef bytes _frame_build(unsigned int first, object payload, object key):
     """_frame_build(first, payload, key) -> bytes
 

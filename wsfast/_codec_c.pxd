@@ -16,7 +16,7 @@ cimport cython
 from libc.stdint cimport uint32_t, uint64_t
 
 from wsfast._c cimport (
-    _frame_build, _frame_parse, _frame_unmask, _new_payload, _Payload, _utf8_feed,
+    _frame_build, _frame_header, _frame_parse, _frame_unmask, _new_payload, _Payload, _utf8_feed,
 )
 
 cdef int FIN, RSV1, RSV2, RSV3, OPCODE_MASK, CONTROL
@@ -133,4 +133,3 @@ cdef class Encoder:
 
 cdef bytes _utf8(object s)
 cdef object _fragment_limit(object fragment_size)
-cdef bytes _header(unsigned int first, Py_ssize_t n)

@@ -24,7 +24,9 @@ import os
 from typing import Any
 
 from ._buffers import byte_view, key_bytes
-from ._py import _frame_build, _frame_parse, _frame_unmask, _new_payload, _utf8_feed
+from ._py import (
+    _frame_build, _frame_header, _frame_parse, _frame_unmask, _new_payload, _utf8_feed,
+)
 from .constants import (
     DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -982,16 +984,16 @@ class Encoder:
         size = _fragment_limit(fragment_size)
         n = len(payload)
         if size == 0 or n <= size:
-            return [_header(FIN | opcode, n), payload]
+            return [_frame_header(FIN | opcode, n, None), payload]
         view = memoryview(payload)
         parts: list[Any] = []
         first = opcode
         for start in range(0, n, size):
             stop = start + size
             if stop >= n:
-                parts.append(_header(FIN | first, n - start))
+                parts.append(_frame_header(FIN | first, n - start, None))
             else:
-                parts.append(_header(first, size))
+                parts.append(_frame_header(first, size, None))
             parts.append(view[start:stop])
             first = OP_CONTINUATION
         return parts
@@ -1013,14 +1015,3 @@ def _fragment_limit(fragment_size: object) -> int:
     if fragment_size < 1:
         raise ValueError(f"fragment_size must be >= 1, not {fragment_size}")
     return int(fragment_size)
-
-
-def _header(first: int, n: int) -> bytes:
-    """An unmasked frame header (§5.2): byte ``first``, then the payload
-    length ``n`` in its shortest encoding. _frame_build writes the same
-    bytes in front of the payload; binary_parts leaves the payload apart."""
-    if n < 126:
-        return bytes((first, n))
-    if n <= 0xFFFF:
-        return bytes((first, 126, n >> 8, n & 0xFF))
-    return bytes((first, 127)) + n.to_bytes(8, "big")

@@ -548,23 +548,40 @@ def _utf8_feed(state: int, data: bytes, pos: int, end: int) -> int:
     return (len(pending) << 24) | int.from_bytes(pending, "big") if pending else UTF8_ACCEPT
 
 
-def _frame_build(first: int, payload: object, key: object) -> bytes:
-    """One frame: byte ``first``, the shortest length encoding, the payload
-    masked with ``key`` (4 bytes) or unmasked (None)."""
+def _frame_header(first: int, length: int, key: object) -> bytes:
+    """A frame header (§5.2): byte ``first``, the shortest encoding of
+    ``length``, then ``key`` (4 bytes) with the mask bit set, or no key (None).
+
+    Raises what the compiled twin's unsigned C arguments raise.
+    """
+    first = operator.index(first)
+    length = operator.index(length)
+    if not (0 <= first <= 0xFFFFFFFF and 0 <= length <= 0xFFFFFFFFFFFFFFFF):
+        raise OverflowError("first must fit in 32 bits and length in 64 bits, unsigned")
+    return _header(first & 0xFF, length, None if key is None else key_bytes(key))
+
+
+def _header(first: int, length: int, key: bytes | None) -> bytes:
+    """:func:`_frame_header` for arguments already checked (csrc/frame_header.c's twin)."""
     mask_bit = 0 if key is None else 0x80
+    if length < 126:
+        header = bytes((first, mask_bit | length))
+    elif length <= 0xFFFF:
+        header = _HEADER16(first, mask_bit | 126, length)
+    else:
+        header = _HEADER64(first, mask_bit | 127, length)
+    return header if key is None else header + key
+
+
+def _frame_build(first: int, payload: object, key: object) -> bytes:
+    """One frame: the header (:func:`_frame_header`), then the payload masked
+    with ``key`` (4 bytes) or unmasked (None)."""
     masking_key = None if key is None else key_bytes(key)
     view = byte_view(payload, "payload")
-    n = view.nbytes
-    first &= 0xFF
-    if n < 126:
-        header = bytes((first, mask_bit | n))
-    elif n <= 0xFFFF:
-        header = _HEADER16(first, mask_bit | 126, n)
-    else:
-        header = _HEADER64(first, mask_bit | 127, n)
+    header = _header(first & 0xFF, view.nbytes, masking_key)
     if masking_key is None:
         return header + view
-    return header + masking_key + _xor(view, masking_key)
+    return header + _xor(view, masking_key)
 
 
 _HEADER16 = struct.Struct("!BBH").pack
