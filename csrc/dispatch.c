@@ -64,6 +64,9 @@ wsfast_utf8_fn wsfast_utf8 = wsfast_utf8_scalar;
 static const char *mask_name = "scalar";
 static const char *utf8_name = "scalar";
 static int current_level = WSFAST_LEVEL_SCALAR;
+/* Whether wsfast_copy uses the mask kernel (AVX2 selected: every CPU with
+ * FSRM has it, and below AVX2 the kernels are slower than memcpy). */
+static int copy_by_kernel = 0;
 
 const char *wsfast_level_name(int level) {
     if (level < 0 || level >= WSFAST_LEVEL_COUNT) return NULL;
@@ -123,8 +126,20 @@ int wsfast_select_level(int level) {
             break;
         }
     }
+#if defined(WSFAST_HAVE_X86_KERNELS)
+    copy_by_kernel = wsfast_mask == wsfast_mask_avx2;
+#endif
     current_level = level;
     return 0;
+}
+
+void wsfast_copy(unsigned char *dst, const unsigned char *src, size_t len) {
+    static const unsigned char zero_key[4] = {0, 0, 0, 0};
+    if (copy_by_kernel && len >= WSFAST_COPY_KERNEL_MIN && len <= WSFAST_COPY_KERNEL_MAX) {
+        wsfast_mask(dst, src, len, zero_key);
+    } else if (len) {
+        memcpy(dst, src, len);
+    }
 }
 
 int wsfast_current_level(void) { return current_level; }

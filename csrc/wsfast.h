@@ -74,6 +74,17 @@ void wsfast_mask_neon(unsigned char *dst, const unsigned char *src, size_t len,
 extern wsfast_mask_fn wsfast_mask;
 const char *wsfast_mask_name(void);
 
+/* memcpy for payloads (no overlap): from WSFAST_COPY_KERNEL_MIN to
+ * WSFAST_COPY_KERNEL_MAX bytes, the selected AVX2 mask kernel with a zero key;
+ * memcpy otherwise. In that range glibc before 2.39 copies with `rep movsb`
+ * on CPUs with FSRM, which on AMD Zen 3 and 4 runs 25-30x slower when
+ * (dst - src) mod 4096 is 1..31 (glibc bug 30994), an offset payload buffers
+ * land on by chance. The kernel keeps full speed at every offset and matches
+ * memcpy's mean there; above the range glibc's large-copy loop is faster. */
+#define WSFAST_COPY_KERNEL_MIN 2048
+#define WSFAST_COPY_KERNEL_MAX (1024 * 1024)
+void wsfast_copy(unsigned char *dst, const unsigned char *src, size_t len);
+
 /* ---- UTF-8 validation (utf8_*.c), RFC 3629 -------------------------------- */
 
 /* DFA state: ACCEPT at a code point boundary, REJECT after an error; other

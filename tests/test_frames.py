@@ -518,6 +518,24 @@ def test_frame_header_bad_input(backend, first, length, key, error):
         backend._frame_header(first, length, key)
 
 
+@pytest.mark.parametrize("n", [0, 1, 2047, 2048, 2049, 4101, 65536, 2**20, 2**20 + 1])
+def test_unmasked_payload_copies(backend, n):
+    # Unmasked payloads are copied by the mask kernel with a zero key from
+    # 2 KiB to 1 MiB under AVX2 (csrc/wsfast.h, wsfast_copy), by memcpy
+    # elsewhere: every size edge, at source offsets of every residue mod 32.
+    data = os.urandom(n + 64)
+    view = memoryview(data)
+    for pos in (0, 1, 3, 5, 16, 31, 33, 63):
+        expected = data[pos:pos + n]
+        assert backend._frame_unmask(data, pos, n, 0) == expected
+        frame = backend._frame_build(0x82, view[pos:pos + n], None)
+        assert frame[-n:] == expected if n else frame == backend._frame_header(0x82, 0, None)
+        payload = backend._new_payload(n + 3)
+        payload.write(b"abc", 0, 3, 0)
+        payload.write(data, pos, n, 0)
+        assert payload.finish() == b"abc" + expected
+
+
 @pytest.mark.parametrize("pos, n", [(-1, 1), (0, 11), (10, 1), (5, -1)])
 def test_frame_unmask_range_checked(backend, pos, n):
     with pytest.raises(ValueError):

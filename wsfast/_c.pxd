@@ -21,6 +21,7 @@ cdef extern from "wsfast.h" nogil:
                                     const unsigned char *key)
     wsfast_mask_fn wsfast_mask
     const char *wsfast_mask_name()
+    void wsfast_copy(unsigned char *dst, const unsigned char *src, size_t len)
 
     # ---- UTF-8
     uint32_t WSFAST_UTF8_ACCEPT

@@ -93,6 +93,15 @@ cdef inline void run_mask(unsigned char *dst, const unsigned char *src, Py_ssize
         wsfast_mask(dst, src, <size_t>n, key)
 
 
+cdef inline void run_copy(unsigned char *dst, const unsigned char *src, Py_ssize_t n) noexcept:
+    """Copy a payload (wsfast_copy), without the GIL for large buffers."""
+    if n >= GIL_RELEASE_THRESHOLD:
+        with nogil:
+            wsfast_copy(dst, src, <size_t>n)
+    else:
+        wsfast_copy(dst, src, <size_t>n)
+
+
 # mask_inplace's results, built once: returning one costs a reference, not
 # an int conversion (a measurable part of a call on a short frame).
 cdef tuple PHASES = (0, 1, 2, 3)
@@ -437,7 +446,7 @@ cdef inline void unmask_copy(unsigned char *dst, const unsigned char *src, Py_ss
     """Copy n bytes, unmasking with the key at ``phase`` (key 0 is a plain copy)."""
     cdef unsigned char k[4]
     if key == 0:
-        memcpy(dst, src, <size_t>n)
+        run_copy(dst, src, n)
     else:
         key_to_bytes(key, phase, k)
         run_mask(dst, src, n, k)
@@ -517,7 +526,7 @@ cpdef bytes _frame_build(unsigned int first, object payload, object key):
         dst = <unsigned char *>PyBytes_AS_STRING(out)
         memcpy(dst, header, header_size)
         if key_ptr == NULL:
-            memcpy(dst + header_size, view.buf, <size_t>view.len)
+            run_copy(dst + header_size, <const unsigned char *>view.buf, view.len)
         else:
             run_mask(dst + header_size, <const unsigned char *>view.buf, view.len, k)
     finally:
