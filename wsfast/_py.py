@@ -577,11 +577,12 @@ def _frame_build(first: int, payload: object, key: object) -> bytes:
     """One frame: the header (:func:`_frame_header`), then the payload masked
     with ``key`` (4 bytes) or unmasked (None)."""
     masking_key = None if key is None else key_bytes(key)
-    view = byte_view(payload, "payload")
-    header = _header(first & 0xFF, view.nbytes, masking_key)
+    # bytes, the common payload, needs no view (a view is a flat byte one).
+    data = payload if type(payload) is bytes else byte_view(payload, "payload")
+    header = _header(first & 0xFF, len(data), masking_key)
     if masking_key is None:
-        return header + view
-    return header + _xor(view, masking_key)
+        return header + data
+    return header + _xor(data, masking_key)
 
 
 _HEADER16 = struct.Struct("!BBH").pack
