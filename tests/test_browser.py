@@ -4,8 +4,12 @@ Chromium loads a local page whose script opens a WebSocket to the example
 server (examples/ws_asyncio.py), offering permessage-deflate as browsers do,
 round-trips text and binary messages (0 B to 1 MiB, some non-ASCII), then
 closes with 1000. The script leaves its findings in ``window.__result``,
-which the test reads over the DevTools protocol. Chromium is a CI requirement
-(Debian package ``chromium``): without it this test fails, it does not skip.
+which the test reads over the DevTools protocol.
+
+It needs Chromium (Debian package ``chromium``), so it carries the ``browser``
+marker, which pyproject's pytest config deselects by default: run it with
+``python -P -m pytest -m browser`` (``.ci/run`` does). Selected without
+Chromium, it fails; it never skips.
 """
 
 from __future__ import annotations
@@ -118,6 +122,7 @@ async def page_result(port: int) -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
+@pytest.mark.browser
 def test_chromium_round_trips_through_wsfast_server(tmp_path: Path) -> None:
     browser = chromium()
     page = tmp_path / "page.html"

@@ -4,14 +4,14 @@ Written once in Python for both backends: zlib (or a faster drop-in) does the
 work, and the codec calls :meth:`PerMessageDeflate._inflater` and
 :meth:`PerMessageDeflate._deflater` once per ``Decoder``/``Encoder``.
 
-Deflate implementation. On first use, the first of ``zlib-ng`` (the ``zlib_ng``
-package), ``isal`` (``isal.isal_zlib``) and the standard ``zlib`` that imports
-and passes a short self-test becomes the default; :func:`zlib_backend` names it for
-``wsfast.features()["zlib"]``. Measured on typical JSON messages, zlib-ng
-compresses like zlib (same levels, same bytes for the RFC examples) and
-inflates 1.4-1.6x faster; ISA-L compresses 3-7x faster than zlib at level 6
-but with its own, coarser levels (and a lower ratio), so it comes second.
-Neither is a dependency: without them the standard ``zlib`` runs.
+Deflate implementation. zlib-ng (the ``zlib_ng`` package) and ISA-L
+(``isal.isal_zlib``) are used when installed and they pass a short self-test
+at first use; the standard ``zlib`` always works. Neither is a dependency.
+``PerMessageDeflate(zlib=...)`` pins one; by default (``zlib=None``) each
+operation gets the one that was fastest for it in wsfast's measurements (see
+docs/api.md, "Choosing the deflate implementation"): ISA-L compresses, and a
+stream inflates with ISA-L when its first compressed message is at least
+``_INFLATE_SPLIT`` bytes long, else with zlib-ng.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class _Zlib:
     them onto what its library accepts.
 
     Attributes:
-        name: "zlib", "zlib-ng" or "isal" (the values of ``features()["zlib"]``).
+        name: "zlib", "zlib-ng", "isal", or "auto" for the automatic choice.
         error: the exception classes its objects raise on corrupt input.
     """
 
@@ -83,12 +83,13 @@ class _Zlib:
         name: str,
         error: tuple[type[Exception], ...],
         compressobj: Callable[[int, int], _CompressObj],
-        decompressobj: Callable[[int], _DecompressObj],
+        decompressobj: Callable[[int, int], _DecompressObj],
     ) -> None:
         self.name = name
         self.error = error
         self.compressobj = compressobj  # (level, window_bits) -> compressor
-        self.decompressobj = decompressobj  # (window_bits) -> decompressor
+        # (window_bits, length of the first compressed data) -> decompressor
+        self.decompressobj = decompressobj
 
     def __repr__(self) -> str:
         return f"<deflate implementation {self.name}>"
@@ -109,7 +110,7 @@ def _zlib_like(name: str, module: Any) -> _Zlib:
     def compressobj(level: int, window_bits: int) -> _CompressObj:
         return module.compressobj(level, deflated, _raw_wbits(window_bits))  # type: ignore[no-any-return]
 
-    def decompressobj(window_bits: int) -> _DecompressObj:
+    def decompressobj(window_bits: int, size: int) -> _DecompressObj:
         return module.decompressobj(_raw_wbits(window_bits))  # type: ignore[no-any-return]
 
     return _Zlib(name, (module.error,), compressobj, decompressobj)
@@ -123,8 +124,10 @@ def _load_zlib_ng() -> _Zlib:
     return _zlib_like("zlib-ng", importlib.import_module("zlib_ng.zlib_ng"))
 
 
-# zlib level (-1..9) -> ISA-L level (index -1 is the default).
-_ISAL_LEVELS = (1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 2)
+# zlib level (-1..9) -> ISA-L level (index -1 is the default). Level 1 asks
+# for speed: ISA-L's fastest level 0, as isal's own Z_BEST_SPEED (and aiohttp
+# with ISA-L). Levels 2-3 get ISA-L 1, which compresses JSON as well as zlib 1.
+_ISAL_LEVELS = (1, 0, 1, 1, 2, 2, 2, 2, 2, 3, 2)
 
 
 def _load_isal() -> _Zlib:
@@ -138,20 +141,18 @@ def _load_isal() -> _Zlib:
         # it negotiated rejects; zlib serves both cases exactly.
         if level == 0 or window_bits == 8:
             return stdlib.compressobj(level, window_bits)
-        # zlib's levels onto ISA-L's 1-3 by compression ratio: ISA-L 1 does
-        # about as well as zlib 1 on JSON; 2 is its default, like zlib's 6.
-        # (ISA-L 0 compresses 1 KiB messages far worse than zlib 1.)
+        # zlib's levels onto ISA-L's 0-3 (2 is its default, like zlib's 6).
         isal_level = _ISAL_LEVELS[level]
         return module.compressobj(isal_level, deflated, _raw_wbits(window_bits))  # type: ignore[no-any-return]
 
-    def decompressobj(window_bits: int) -> _DecompressObj:
+    def decompressobj(window_bits: int, size: int) -> _DecompressObj:
         return module.decompressobj(_raw_wbits(window_bits))  # type: ignore[no-any-return]
 
     # The zlib fallback raises zlib.error, ISA-L its own class.
     return _Zlib("isal", (module.error, zlib.error), compressobj, decompressobj)
 
 
-# Preference order (see the module docstring for the measurements).
+# Every implementation wsfast knows, by name.
 _LOADERS: dict[str, Callable[[], _Zlib]] = {
     "zlib-ng": _load_zlib_ng,
     "isal": _load_isal,
@@ -173,11 +174,12 @@ def _self_test(impl: _Zlib) -> bool:
     sample = noise * 2 + noise[:300] * 2 + b"".join(b"%d:{'deflate'} " % i for i in range(200))
     try:
         for bits in (8, 9, 15):
-            compressor = impl.compressobj(6, bits)
-            payload = compressor.compress(sample) + compressor.flush(zlib.Z_SYNC_FLUSH)
-            if not payload.endswith(_TAIL) or _strict_inflate(payload, bits) != sample:
-                return False
-            inflater = impl.decompressobj(bits)
+            for level in (1, 6):  # ISA-L serves these with different levels
+                compressor = impl.compressobj(level, bits)
+                payload = compressor.compress(sample) + compressor.flush(zlib.Z_SYNC_FLUSH)
+                if not payload.endswith(_TAIL) or _strict_inflate(payload, bits) != sample:
+                    return False
+            inflater = impl.decompressobj(bits, 0)
             head = inflater.decompress(payload[:-4], 100)
             if len(head) != 100:
                 return False
@@ -186,7 +188,7 @@ def _self_test(impl: _Zlib) -> bool:
                 return False
             reference = zlib.compressobj(6, zlib.DEFLATED, -max(bits, 9))
             payload = reference.compress(sample) + reference.flush(zlib.Z_SYNC_FLUSH)
-            if impl.decompressobj(bits).decompress(payload) != sample:
+            if impl.decompressobj(bits, 0).decompress(payload) != sample:
                 return False
         # A full flush (no context takeover) must make the next message
         # independent of the ones before it.
@@ -197,7 +199,7 @@ def _self_test(impl: _Zlib) -> bool:
         if zlib.decompressobj(-15).decompress(payload) != sample:
             return False
         try:
-            impl.decompressobj(15).decompress(b"\xff\xff\xff\xff")
+            impl.decompressobj(15, 0).decompress(b"\xff\xff\xff\xff")
         except impl.error:
             return True
         return False
@@ -233,45 +235,86 @@ def _detect() -> dict[str, _Zlib]:
     return found
 
 
+# The automatic choice, fastest first, from docs/api.md's measurements (JSON
+# messages of 1-64 KiB, level 1 and 6): ISA-L compresses 1.5-3x faster than
+# zlib-ng; inflating, zlib-ng is about 1.3x faster than ISA-L on messages
+# below about 1 KiB compressed (4 KiB of JSON), ISA-L 1.5-1.8x faster above.
+AUTO = "auto"
+_COMPRESS_ORDER = ("isal", "zlib-ng", "zlib")
+_INFLATE_SMALL_ORDER = ("zlib-ng", "isal", "zlib")
+_INFLATE_LARGE_ORDER = ("isal", "zlib-ng", "zlib")
+_INFLATE_SPLIT = 1024  # compressed bytes of a stream's first message
+
+
+def _first(found: dict[str, _Zlib], order: tuple[str, ...]) -> _Zlib:
+    return next(found[name] for name in order if name in found)
+
+
+def _automatic(found: dict[str, _Zlib]) -> _Zlib:
+    """One implementation per operation; a stream's first message picks its inflater."""
+    compress = _first(found, _COMPRESS_ORDER)
+    small = _first(found, _INFLATE_SMALL_ORDER)
+    large = _first(found, _INFLATE_LARGE_ORDER)
+
+    def decompressobj(window_bits: int, size: int) -> _DecompressObj:
+        chosen = large if size >= _INFLATE_SPLIT else small
+        return chosen.decompressobj(window_bits, size)
+
+    errors = tuple(dict.fromkeys(compress.error + small.error + large.error))
+    return _Zlib(AUTO, errors, compress.compressobj, decompressobj)
+
+
 _AVAILABLE: dict[str, _Zlib] | None = None
 
 
 def _available() -> dict[str, _Zlib]:
-    """The usable implementations, detected on first use and then kept.
+    """The usable implementations (the automatic choice under "auto"), found once.
 
     Lazily, so that ``import wsfast`` does not load zlib-ng or ISA-L (about
     10 ms) for a program that never negotiates permessage-deflate.
     """
     global _AVAILABLE
     if _AVAILABLE is None:
-        _AVAILABLE = _detect()  # idempotent: a race only repeats the work
+        found = _detect()
+        ordered = {name: found[name] for name in _COMPRESS_ORDER if name in found}
+        # idempotent: a race only repeats the work
+        _AVAILABLE = {AUTO: _automatic(ordered), **ordered}
     return _AVAILABLE
 
 
-def zlib_backend() -> str:
-    """The deflate implementation used by default: "zlib-ng", "isal" or "zlib".
+def zlib_backend(operation: str = "compress") -> str:
+    """The implementation the automatic choice uses: "isal", "zlib-ng" or "zlib".
 
-    ``wsfast.features()["zlib"]`` reports this.
+    Args:
+        operation: "compress", or "decompress" for a stream whose first
+            compressed message is short (under 1 KiB), or "decompress large".
+
+    ``wsfast.features()["zlib"]`` reports the one for "compress".
     """
-    return next(iter(_available()))
+    orders = {
+        "compress": _COMPRESS_ORDER,
+        "decompress": _INFLATE_SMALL_ORDER,
+        "decompress large": _INFLATE_LARGE_ORDER,
+    }
+    if operation not in orders:
+        raise ValueError(f"operation must be one of {list(orders)}, not {operation!r}")
+    return _first(_available(), orders[operation]).name
 
 
 def zlib_backends() -> list[str]:
-    """Every usable deflate implementation here, in order of preference."""
-    return list(_available())
+    """Every usable deflate implementation here, the automatic compressor first."""
+    return [name for name in _available() if name != AUTO]
 
 
 def _get_zlib(name: str | None) -> _Zlib:
     available = _available()
-    if name is None:
-        return next(iter(available.values()))
     try:
-        return available[name]
+        return available[AUTO if name is None else name]
     except KeyError:
         if name in _LOADERS:
             raise ValueError(f"deflate implementation {name!r} is not available") from None
         raise ValueError(
-            f"unknown deflate implementation {name!r}: use one of {list(_LOADERS)}"
+            f"unknown deflate implementation {name!r}: use one of {list(_LOADERS)} or None"
         ) from None
 
 
@@ -314,7 +357,7 @@ class _Inflater:
         """
         inflater = self._inflater
         if inflater is None:
-            inflater = self._inflater = self._zlib.decompressobj(self._window_bits)
+            inflater = self._inflater = self._zlib.decompressobj(self._window_bits, len(data))
         # One byte past the limit proves the message too big. (zlib reads
         # max_length=0 as "no limit", so the budget stays >= 1.)
         if limit is None:
@@ -636,10 +679,15 @@ class PerMessageDeflate:
             (zlib's levels; ISA-L maps them onto its 0-3).
         min_size: messages shorter than this are sent uncompressed (a small
             message gains nothing and costs a deflate call).
+        zlib: the deflate implementation: "isal", "zlib-ng" or "zlib" (see
+            :func:`zlib_backends`), or None for the fastest one installed
+            for each operation. It only changes speed and the compressed
+            bytes, never what the peer can read.
 
     Raises:
         TypeError: a parameter of the wrong type.
-        ValueError: a parameter out of range.
+        ValueError: a parameter out of range, or ``zlib`` names an
+            implementation that is unknown or not installed.
     """
 
     __slots__ = (
@@ -661,6 +709,7 @@ class PerMessageDeflate:
         client_max_window_bits: int = 15,
         level: int = 6,
         min_size: int = 0,
+        zlib: str | None = None,
         _zlib: str | None = None,
     ) -> None:
         for name, flag in (
@@ -687,9 +736,10 @@ class PerMessageDeflate:
         )
         self._level = level
         self._min_size = min_size
-        # Private: which deflate implementation (see zlib_backends()); tests
-        # and benchmarks pin one, everyone else gets the default.
-        self._zlib = _get_zlib(_zlib)
+        if zlib is not None and not isinstance(zlib, str):
+            raise TypeError(f"zlib must be a str or None, not {type(zlib).__name__}")
+        # _zlib: the earlier, private name of the same argument.
+        self._zlib = _get_zlib(zlib if zlib is not None else _zlib)
 
     # -- configuration (read-only) ------------------------------------------
 
@@ -718,9 +768,9 @@ class PerMessageDeflate:
         return self._min_size
 
     @property
-    def zlib(self) -> str:
-        """The deflate implementation this instance uses."""
-        return self._zlib.name
+    def zlib(self) -> str | None:
+        """The deflate implementation chosen at construction (None: automatic)."""
+        return None if self._zlib.name == AUTO else self._zlib.name
 
     def _key(self) -> tuple[Any, ...]:
         return (
@@ -757,7 +807,7 @@ class PerMessageDeflate:
             "client_max_window_bits": self._client_max_window_bits,
             "level": self._level,
             "min_size": self._min_size,
-            "_zlib": self._zlib.name,
+            "zlib": self.zlib,
         }
         values.update(changes)
         return PerMessageDeflate(**values)
