@@ -3,8 +3,9 @@
     python -m pytest bench --benchmark-json=bench.json
     python bench/report.py bench.json [--plot bench.png] [--check]
 
-The tables, targets, --check and the chart are the same code as
-``wsfast bench`` (wsfast/_bench/report.py); only the input differs.
+The tables, --check and the chart are the same code as ``wsfast bench``
+(wsfast/_bench/report.py); only the input differs. The project's development
+targets (bench/targets.py) are listed after the tables.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from wsfast._bench import report
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from targets import format_targets  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         parser.error(f"{args.json} holds no wsfast benchmark results")
     print(report.format_tables(rows, info), end="")
+    lines = format_targets(rows)
+    if lines:
+        print("\nDevelopment targets (ratios from this run):\n", *lines, sep="\n")
     if args.plot:
         report.plot(rows, args.plot, info)
         print(f"Wrote {args.plot}")

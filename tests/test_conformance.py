@@ -303,7 +303,7 @@ def section7() -> list[Case]:
     for i, code in enumerate(valid, 1):
         cases.append(Case(f"7.7.{i}", [close(code)], [closed(code)]))
     # 1012-1014 were registered after the suite's 7.9.x list was written
-    # (IANA); API.md accepts them, so they are valid here.
+    # (IANA); docs/api.md accepts them, so they are valid here.
     for i, code in enumerate([1012, 1013, 1014], len(valid) + 1):
         cases.append(Case(f"7.7.{i}", [close(code)], [closed(code)]))
     invalid = [0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999]

@@ -68,3 +68,8 @@ def features() -> dict[str, Any]:
         "build": impl._build_info(),
         "free_threaded": not getattr(sys, "_is_gil_enabled", lambda: True)(),
     }
+
+
+def __dir__() -> list[str]:
+    # dir(wsfast) lists the public API, not the imports it is built from.
+    return sorted(__all__)

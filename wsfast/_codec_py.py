@@ -496,7 +496,7 @@ class FrameDecoder(_Reader):
 
     ``feed(data)`` returns every frame completed so far, payloads unmasked,
     and raises :class:`~wsfast.ProtocolError` (1002 or 1009) as described in
-    the API.
+    docs/api.md.
 
     Not thread-safe, but safe to misuse: one stream, one thread at a time.
     A ``feed`` that overlaps another on the same decoder raises RuntimeError

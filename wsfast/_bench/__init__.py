@@ -61,7 +61,6 @@ __all__ = [
     "Contender",
     "Item",
     "Operation",
-    "Target",
     "family_errors",
     "items",
     "load",
@@ -163,22 +162,6 @@ class Contender:
         return dist_version(self.dist) if self.dist else None
 
 
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """A goal stated as a ratio from one run: ``ours`` is ``min_ratio`` x ``other``.
-
-    The ratio is other_time / ours_time (2.0: ours takes half the time).
-    ``sizes=None`` means every size of the operation.
-    """
-
-    operation: str
-    ours: str
-    other: str
-    min_ratio: float
-    sizes: tuple[int, ...] | None = None
-    note: str = ""
-
-
 class Operation:
     """One operation benchmarked at several sizes by several contenders."""
 
@@ -193,6 +176,7 @@ class Operation:
         quick_sizes: Sequence[int] | None = None,
         equal: Callable[[Any, Any], bool] | None = None,
         unit: str = "B",
+        batch: dict[int, int] | None = None,
         description: str = "",
     ) -> None:
         self.name = name
@@ -202,10 +186,10 @@ class Operation:
         self.make_case = make_case
         self.reference = reference
         self.equal = equal if equal is not None else _equal
-        self.unit = unit
+        self.unit = unit  # what one call handles `batch[size]` of: "frame", "message"
+        self.batch = dict(batch or {})
         self.description = description
         self.contenders: list[Contender] = []
-        self.targets: list[Target] = []
         self._cached: tuple[Case, Any] | None = None
         _REGISTERED.setdefault(family, []).append(self)
 
@@ -223,19 +207,6 @@ class Operation:
             return loader
 
         return register
-
-    def target(
-        self,
-        ours: str,
-        other: str,
-        min_ratio: float,
-        sizes: Sequence[int] | None = None,
-        note: str = "",
-    ) -> None:
-        """Declare a ratio goal, printed with the report (never asserted in tests)."""
-        self.targets.append(
-            Target(self.name, ours, other, min_ratio, None if sizes is None else tuple(sizes), note)
-        )
 
     @property
     def primary(self) -> Contender | None:
@@ -277,6 +248,10 @@ class Operation:
         if not self.equal(expected, got):
             return f"wrong output ({_preview(got)} instead of {_preview(expected)})"
         return None
+
+    def per_call(self, size: int) -> int:
+        """How many frames or messages one timed call handles at ``size`` (1: one buffer)."""
+        return self.batch.get(size, 1)
 
     def __repr__(self) -> str:
         return f"<Operation {self.name} ({self.family})>"

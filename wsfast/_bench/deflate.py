@@ -85,6 +85,8 @@ COMPRESS = Operation(
     sizes=SIZES,
     make_case=make_case,
     reference=reference,
+    unit="message",
+    batch=BATCH,
     description="compress JSON messages (level 1, 15-bit window, context takeover)",
 )
 DECOMPRESS = Operation(
@@ -93,6 +95,8 @@ DECOMPRESS = Operation(
     sizes=SIZES,
     make_case=make_case,
     reference=reference,
+    unit="message",
+    batch=BATCH,
     description="decompress JSON messages within a 16 MiB message limit",
 )
 

@@ -12,8 +12,6 @@ its lower ``FrameProtocol``).
 ``encode``: the same payloads serialised as masked client frames, one call
 per frame: wsfast's ``Encoder``, websockets' ``Frame.serialize`` and wsproto's
 ``FrameProtocol.send_data``.
-
-Issue 4's goals are declared as targets (ratios from one run).
 """
 
 from __future__ import annotations
@@ -103,6 +101,7 @@ DECODE = Operation(
     make_case=make_case,
     reference=reference,
     unit="frame",
+    batch=COUNTS,
     description="a server reading one buffer of masked frames (count x size)",
 )
 ENCODE = Operation(
@@ -113,6 +112,7 @@ ENCODE = Operation(
     make_case=make_case,
     reference=reference,
     unit="frame",
+    batch=COUNTS,
     description="a client serialising masked frames, one call per frame",
 )
 
@@ -280,16 +280,3 @@ def _wsproto_encode() -> Setup:
         return Call(lambda ps: [send(p, True) for p in ps], (case.payloads,), output=_parse_client_frames)
 
     return setup
-
-
-_SMALL = (16, 125)
-_BIG = (64 * 2**10, 2**20)
-for _ours in ("wsfast Decoder (c)", "wsfast FrameDecoder (c)"):
-    DECODE.target(_ours, "aiohttp", 2.0, _SMALL, "issue 4: frames/s")
-    DECODE.target(_ours, "aiohttp", 2.0, _BIG, "issue 4: bytes/s")
-    DECODE.target(_ours, "wsproto", 20.0, _SMALL, "issue 4")
-    DECODE.target(_ours, "wsproto FrameProtocol", 20.0, _SMALL, "issue 4 (wsproto's faster API)")
-for _ours in ("wsfast Decoder (py)", "wsfast FrameDecoder (py)"):
-    DECODE.target(_ours, "wsproto", 1.0, None, "issue 4: pure-Python fallback")
-    DECODE.target(_ours, "wsproto FrameProtocol", 1.0, None, "issue 4: pure-Python fallback")
-ENCODE.target("wsfast Encoder (py)", "wsproto", 1.0, None, "pure-Python fallback")

@@ -3,7 +3,7 @@
 Two operations, because the peers split that way: ``mask`` returns a new
 buffer (websockets, tornado, wsaccel, autobahn, wsproto) and ``mask_inplace``
 XORs a ``bytearray`` in place (aiohttp). Each has a plain copy of the buffer as
-the memory-bandwidth baseline. Issue 2's goals are declared as targets.
+the memory-bandwidth baseline.
 """
 
 from __future__ import annotations
@@ -162,11 +162,3 @@ def _copy_into() -> Setup:
         return Call(buffer.__setitem__, (slice(None), source), output=lambda _: buffer)
 
     return setup
-
-
-BIG = (64 * 2**10, 2**20)
-MASK_INPLACE.target("wsfast (c)", "aiohttp", 1.3, BIG, "issue 2")
-MASK_INPLACE.target("wsfast (c)", "copy (into buffer)", 0.9, BIG, "issue 2")
-MASK.target("wsfast (c)", "websockets", 1.3, (2**20,), "issue 2")
-MASK_INPLACE.target("wsfast (c)", "aiohttp", 1.0, (125,), "issue 2: call cost")
-MASK.target("wsfast (py)", "wsproto", 1.0, None, "issue 2: pure-Python fallback")

@@ -1,4 +1,4 @@
-"""Turn result rows into tables, target lines, ``--check`` failures, JSON and a chart.
+"""Turn result rows into a headline, tables, a skip list, ``--check`` failures, JSON and a chart.
 
 A row is a dict with the keys of :data:`ROW_KEYS`. ``wsfast bench`` makes rows
 with :mod:`wsfast._bench.timer`; ``bench/report.py`` makes them from
@@ -6,7 +6,9 @@ pytest-benchmark JSON with :func:`rows_from_pytest_benchmark`. Everything
 after that is shared, so both print the same tables.
 
 Ratios: "x vs wsfast" is the contender's time divided by wsfast's time in the
-same group (2.00: that contender takes twice as long per call as wsfast).
+same group (2.00: that contender takes twice as long as wsfast on the same
+input). Operations that handle a batch of frames or messages per call show
+the time per frame or message.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sysconfig
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from . import Target, format_size, operations
+from . import FAMILIES, dist_version, format_size, operations
 
 ROW_KEYS = (
     "operation", "family", "size", "group", "contender", "kind", "primary",
@@ -143,10 +145,14 @@ def format_group(group: Sequence[dict[str, Any]]) -> list[str]:
     timed = sorted((r for r in group if r["status"] == "ok"), key=lambda r: r["seconds"])
     untimed = [r for r in group if r["status"] != "ok"]
     first = group[0]
+    unit, count = per_call(first["operation"], first["size"])
+    title = f"### {first['operation']} {format_size(first['size'])}"
+    if count > 1:
+        title += f" (one call: {count:,} {unit}s)"
     lines = [
-        f"### {first['operation']} {format_size(first['size'])}",
+        title,
         "",
-        f"| library | version | time per call | throughput | x vs {ref_name} |",
+        f"| library | version | time per {unit} | throughput | x vs {ref_name} |",
         "| --- | --- | ---: | ---: | ---: |",
     ]
     for row in timed:
@@ -155,7 +161,7 @@ def format_group(group: Sequence[dict[str, Any]]) -> list[str]:
         if row.get("kind") == "baseline":
             name += " *(baseline)*"
         lines.append(
-            f"| {name} | {row.get('version') or ''} | {format_time(row['seconds'])} | "
+            f"| {name} | {row.get('version') or ''} | {format_time(row['seconds'] / count)} | "
             f"{format_rate(row['nbytes'], row['seconds'])} | {'' if r is None else f'{r:.2f}'} |"
         )
     for row in untimed:
@@ -199,7 +205,7 @@ def format_summary(rows: Sequence[dict[str, Any]]) -> list[str]:
             key=lambda n: sum(logs[n]) / len(logs[n]) if logs.get(n) else 0.0,
         )
         lines += [
-            f"#### {operation}: time per call as a multiple of wsfast's (wsfast row: its throughput)",
+            f"#### {operation}: time as a multiple of wsfast's (wsfast row: its throughput)",
             "",
             "| library | version | " + " | ".join(format_size(s) for s in sizes) + " |",
             "| --- | --- |" + " ---: |" * len(sizes),
@@ -219,27 +225,120 @@ def format_summary(rows: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def per_call(operation: str, size: int) -> tuple[str, int]:
+    """("frame", 10000) for a call that handles a batch; ("call", 1) otherwise."""
+    for op in operations():
+        if op.name == operation and op.per_call(size) > 1:
+            return op.unit, op.per_call(size)
+    return "call", 1
+
+
+def _family_of(rows: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    by_family: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_family.setdefault(str(row.get("family")), []).append(row)
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    return dict(sorted(by_family.items(), key=lambda kv: order.get(kv[0], len(order))))
+
+
+def format_headline(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Per family: the best installed peer's time as a multiple of wsfast's, as a range."""
+    lines = ["## Headline: the fastest installed peer's time as a multiple of wsfast's", ""]
+    for family, family_rows in _family_of(rows).items():
+        ratios: list[float] = []
+        peers: set[str] = set()
+        for group in groups(family_rows).values():
+            ours = primary_row(group)
+            timed = [r for r in group if r.get("kind") == "peer" and r["status"] == "ok"]
+            if ours is None or not timed:
+                continue
+            best = min(timed, key=lambda r: r["seconds"])
+            ratios.append(float(best["seconds"]) / float(ours["seconds"]))
+            peers.add(str(best.get("library") or best["contender"]))
+        if not ratios:
+            lines.append(f"- {family}: no peer timed (see the skip list below)")
+            continue
+        low, high = min(ratios), max(ratios)
+        span = f"{low:.2f}x" if f"{low:.2f}" == f"{high:.2f}" else f"{low:.2f}x to {high:.2f}x"
+        faster = sum(r < 1.0 for r in ratios)
+        verdict = (
+            "wsfast is the fastest in every row"
+            if not faster
+            else f"a peer is faster in {faster} of {len(ratios)} rows, "
+            f"by up to {(1 / low - 1) * 100:.0f} %"
+        )
+        lines.append(
+            f"- {family}: {span} over {len(ratios)} rows ({verdict}; "
+            f"best peer per row: {', '.join(sorted(peers))})"
+        )
+    lines += [
+        "",
+        "Above 1.00x wsfast is faster (2.00x: the fastest peer takes twice as long); "
+        "below 1.00x that peer is faster.",
+        "",
+    ]
+    return lines
+
+
+# Peer libraries that `pip install "wsfast[bench]"` brings, by distribution name.
+KNOWN_PEERS = ("aiohttp", "autobahn", "picows", "tornado", "websockets", "wsaccel", "wsproto")
+
+
+def format_skips(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Every peer that was not timed somewhere, and why: not installed, or no comparable API."""
+    ran = {str(r["family"]) for r in rows}
+    reasons: dict[str, dict[str, str]] = {}  # peer -> reason -> where
+    timed_in: dict[str, set[str]] = {}
+    for row in rows:
+        if row.get("kind") != "peer":
+            continue
+        library = str(row.get("library") or row["contender"])
+        if row["status"] == "ok":
+            timed_in.setdefault(library, set()).add(str(row["family"]))
+            continue
+        label = "INCORRECT, not timed" if row["status"] == "incorrect" else "not timed"
+        reason = f"{label}: {row.get('reason')}"
+        where = reasons.setdefault(library, {})
+        where[reason] = ", ".join(sorted(set(filter(None, where.get(reason, "").split(", ")))
+                                         | {str(row["contender"])}))  # fmt: skip
+    registered: dict[str, set[str]] = {}
+    for op in operations():
+        for contender in op.contenders:
+            if contender.kind == "peer" and contender.dist:
+                registered.setdefault(contender.dist, set()).add(op.family)
+    lines = []
+    for peer in sorted(set(KNOWN_PEERS) | set(reasons) | set(registered)):
+        notes = [f"{reason} ({where})" for reason, where in reasons.get(peer, {}).items()]
+        elsewhere = sorted(ran - registered.get(peer, set()))
+        if elsewhere:
+            notes.append(f"not in the {', '.join(elsewhere)} benchmarks (not applicable)")
+        if notes and not timed_in.get(peer) and dist_version(peer) is None:
+            notes = ["not installed"]
+        if notes:
+            lines.append(f"- {peer}: " + "; ".join(notes))
+    if not lines:
+        return []
+    return ["## Peers not timed", "", *lines, ""]
+
+
 def format_tables(
     rows: Sequence[dict[str, Any]], info: dict[str, Any] | None = None, *, summary: bool = True
 ) -> str:
-    """Every group's table, the summary matrices, the targets, versions and the machine line."""
-    out: list[str] = []
+    """The headline, every group's table, the summary matrices, the skip list and the machine."""
+    out: list[str] = format_headline(rows)
     for group in groups(rows).values():
         out.extend(format_group(group))
         out.append("")
     if summary:
         out += ["## Summary", "", *format_summary(rows)]
     out.append(
-        "x vs wsfast: the contender's median time per call divided by wsfast's "
+        "x vs wsfast: the contender's median time divided by wsfast's on the same input "
         "(2.00 = takes twice as long; below 1.00 = faster than wsfast)."
     )
-    target_lines = format_targets(rows)
-    if target_lines:
-        out += ["", "Targets (ratios from this run):", "", *target_lines]
+    out += ["", *format_skips(rows)]
     vs = versions(rows)
     if vs:
         out += [
-            "",
             "Versions: " + ", ".join(f"{k} {v or 'not installed'}" for k, v in sorted(vs.items())),
         ]
     if info:
@@ -253,7 +352,7 @@ def format_tables(
     return "\n".join(out) + "\n"
 
 
-# --- targets and --check ----------------------------------------------------
+# --- --check ------------------------------------------------------------------
 
 
 def _find(
@@ -263,44 +362,6 @@ def _find(
         if row["operation"] == operation and row["size"] == size and row["contender"] == contender:
             return row
     return None
-
-
-def evaluate_targets(
-    rows: Sequence[dict[str, Any]], targets: Iterable[Target] | None = None
-) -> list[dict[str, Any]]:
-    """Each declared target at each measured size: the ratio and whether it is met."""
-    if targets is None:
-        targets = [t for op in operations() for t in op.targets]
-    results = []
-    for target in targets:
-        sizes = sorted({r["size"] for r in rows if r["operation"] == target.operation})
-        for size in sizes if target.sizes is None else target.sizes:
-            ours = _find(rows, target.operation, size, target.ours)
-            other = _find(rows, target.operation, size, target.other)
-            if ours is None and other is None:
-                continue
-            value = None
-            if ours and other and ours["status"] == other["status"] == "ok":
-                value = float(other["seconds"]) / float(ours["seconds"])
-            results.append({
-                "operation": target.operation, "size": size, "ours": target.ours,
-                "other": target.other, "min_ratio": target.min_ratio, "ratio": value,
-                "met": None if value is None else value >= target.min_ratio, "note": target.note,
-            })  # fmt: skip
-    return results
-
-
-def format_targets(rows: Sequence[dict[str, Any]]) -> list[str]:
-    lines = []
-    for t in evaluate_targets(rows):
-        verdict = "not measured" if t["met"] is None else ("met" if t["met"] else "MISSED")
-        got = "n/a" if t["ratio"] is None else f"{t['ratio']:.2f}x"
-        lines.append(
-            f"- {t['operation']} {format_size(t['size'])}: {t['ours']} vs {t['other']} "
-            f"{got} (goal >= {t['min_ratio']:.2f}x) {verdict}"
-            + (f" [{t['note']}]" if t["note"] else "")
-        )
-    return lines
 
 
 def incorrect_wsfast(rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -356,7 +417,6 @@ def to_json(rows: Sequence[dict[str, Any]], info: dict[str, Any]) -> dict[str, A
         "machine": info,
         "versions": versions(rows),
         "rows": clean,
-        "targets": evaluate_targets(rows),
     }
 
 

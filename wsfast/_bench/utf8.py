@@ -4,7 +4,7 @@ One operation per corpus (ASCII, mostly-ASCII European text, CJK-heavy,
 emoji-heavy), each at 125 B (a typical small message), 4 KiB and 1 MiB.
 Contenders: wsfast's ``validate_utf8`` and ``Utf8Validator.feed`` (both
 backends), wsaccel's and autobahn's validators, and CPython's ``bytes.decode``
-and incremental decoder as baselines. Issue 3's goals are declared as targets.
+and incremental decoder as baselines.
 """
 
 from __future__ import annotations
@@ -149,15 +149,3 @@ for _op in OPERATIONS.values():
     _op.contender("autobahn", dist="autobahn")(_autobahn_loader)
     _op.contender("bytes.decode", kind="baseline")(lambda: _decode_setup)
     _op.contender("codecs incremental", kind="baseline")(_codecs_loader)
-
-# Issue 3's goals (ratios from one run).
-OPERATIONS["ascii"].target("wsfast (c)", "bytes.decode", 1.5, (2**20,), "issue 3")
-for _name in ("european", "cjk", "emoji"):
-    OPERATIONS[_name].target("wsfast (c)", "bytes.decode", 20.0, (2**20,), "issue 3")
-    OPERATIONS[_name].target("wsfast (c)", "wsaccel", 25.0, (2**20,), "issue 3")
-for _op in OPERATIONS.values():
-    # "Within 1.2x of bytes.decode's time": decode_time / ours >= 1 / 1.2.
-    _op.target("wsfast (c)", "bytes.decode", 1 / 1.2, (125,), "issue 3: call cost")
-    _op.target("wsfast (py)", "codecs incremental", 1.0, None, "issue 3: pure-Python fallback")
-    _op.target("wsfast (py) Utf8Validator", "codecs incremental", 1.0, None,
-               "issue 3: pure-Python fallback")
