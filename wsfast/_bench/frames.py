@@ -20,7 +20,7 @@ import importlib
 import os
 from typing import Any
 
-from . import Call, Case, Operation, Setup
+from . import Call, Case, Operation, Setup, dist_version
 
 SIZES = (16, 125, 64 * 2**10, 2**20)
 QUICK_SIZES = (16, 125, 64 * 2**10)
@@ -280,3 +280,115 @@ def _wsproto_encode() -> Setup:
         return Call(lambda ps: [send(p, True) for p in ps], (case.payloads,), output=_parse_client_frames)
 
     return setup
+
+
+# The upgrade request a browser sends (RFC 6455 §1.3 example key).
+_UPGRADE = (
+    b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+@DECODE.contender("picows", dist="picows")
+def _picows() -> Setup:
+    """picows' server protocol, fed the way asyncio's event loop feeds it.
+
+    picows parses in ``WSProtocol``, an ``asyncio.BufferedProtocol``: the loop
+    asks it for a buffer (``get_buffer``), reads the socket into it and calls
+    ``buffer_updated(n)``, which parses every complete frame and calls the
+    listener's ``on_ws_frame``. Here the "socket read" is a copy of the wire
+    into that buffer, as ``sock.recv_into`` would do. One connection is
+    opened (handshake included) when the contender is set up; each call then
+    reads one batch of frames on it. Text frames are decoded with
+    ``get_payload_as_utf8_text()``, binary ones copied with
+    ``get_payload_as_bytes()``, as a listener that keeps the messages does.
+    """
+    import asyncio
+    import logging
+    import socket
+
+    picows = importlib.import_module("picows")
+    protocol_module = importlib.import_module("picows.picows")
+    text_type = picows.WSMsgType.TEXT
+
+    class Listener(picows.WSListener):  # type: ignore[misc, name-defined, unused-ignore]
+        def __init__(self) -> None:
+            self.received: list[Any] = []
+
+        def on_ws_frame(self, transport: Any, frame: Any) -> None:
+            if frame.msg_type == text_type:
+                self.received.append(frame.get_payload_as_utf8_text())
+            else:
+                self.received.append(frame.get_payload_as_bytes())
+
+    class Transport(asyncio.Transport):
+        """What the event loop hands the protocol; writes (the handshake answer) are kept."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            # picows sets TCP options on the socket: an unconnected one, no traffic.
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.written: list[bytes] = []
+
+        def get_extra_info(self, name: str, default: Any = None) -> Any:
+            return {"socket": self.sock, "peername": ("127.0.0.1", 1),
+                    "sockname": ("127.0.0.1", 2)}.get(name, default)  # fmt: skip
+
+        def write(self, data: Any) -> None:
+            self.written.append(bytes(data))
+
+        def writelines(self, lines: Any) -> None:
+            for line in lines:
+                self.write(line)
+
+        def get_write_buffer_size(self) -> int:
+            return 0
+
+        def is_closing(self) -> bool:
+            return False
+
+        def close(self) -> None:
+            self.sock.close()
+
+        def abort(self) -> None:
+            self.sock.close()
+
+    listener = Listener()
+    logger = logging.getLogger("picows.bench")
+    logger.setLevel(logging.WARNING)
+    transport = Transport()
+
+    async def connect() -> Any:
+        try:
+            protocol = protocol_module.WSProtocol(
+                None, None, False, lambda request: listener, logger, True,
+                None, False, 10.0, 10.0, picows.WSAutoPingStrategy.PING_WHEN_IDLE,
+                False, 2**31 - 1, None, 16 * 1024,
+            )  # fmt: skip
+        except TypeError as exc:  # another picows version, another constructor
+            raise ImportError(f"picows {dist_version('picows')}: {exc}") from None
+        protocol.connection_made(transport)
+        return protocol
+
+    loop = asyncio.new_event_loop()
+    try:
+        protocol = loop.run_until_complete(connect())
+    finally:
+        loop.close()
+    get_buffer, buffer_updated = protocol.get_buffer, protocol.buffer_updated
+
+    def receive(wire: bytes) -> list[Any]:
+        listener.received = []
+        view = memoryview(wire)
+        while view:
+            buffer = get_buffer(-1)  # asyncio's selector loop asks with -1
+            n = min(len(buffer), len(view))
+            buffer[:n] = view[:n]
+            buffer_updated(n)
+            view = view[n:]
+        return listener.received
+
+    receive(_UPGRADE)
+    if not transport.written or not transport.written[0].startswith(b"HTTP/1.1 101"):
+        raise ImportError("picows did not accept the upgrade request")
+    return lambda case: Call(receive, (case.wire,), output=_as_bytes)
