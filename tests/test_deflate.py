@@ -88,16 +88,81 @@ def test_default_backend_is_listed() -> None:
     assert deflate.zlib_backend() == ZLIBS[0]
     assert "zlib" in ZLIBS
     assert set(ZLIBS) <= {"zlib", "zlib-ng", "isal"}
-    assert PerMessageDeflate().zlib == deflate.zlib_backend()
+    assert PerMessageDeflate().zlib is None  # the automatic choice
 
 
 def test_pin_backend(zlib_name: str) -> None:
-    assert PerMessageDeflate(_zlib=zlib_name).zlib == zlib_name
+    assert PerMessageDeflate(zlib=zlib_name).zlib == zlib_name
+    # The agreed instance keeps the choice.
+    agreed = PerMessageDeflate.from_response(
+        "permessage-deflate", PerMessageDeflate(zlib=zlib_name)
+    )
+    assert agreed.zlib == zlib_name
 
 
 def test_unknown_backend() -> None:
     with pytest.raises(ValueError, match="unknown"):
-        PerMessageDeflate(_zlib="brotli")
+        PerMessageDeflate(zlib="brotli")
+    with pytest.raises(TypeError, match="zlib must be a str or None"):
+        PerMessageDeflate(zlib=1)  # type: ignore[arg-type]
+
+
+def _fake(name: str) -> Any:
+    """A stand-in implementation that records which one built each object."""
+    built: list[str] = []
+
+    def compressobj(level: int, window_bits: int) -> Any:
+        built.append(f"{name} compress")
+        return zlib.compressobj(level, zlib.DEFLATED, -window_bits)
+
+    def decompressobj(window_bits: int, size: int) -> Any:
+        built.append(f"{name} decompress")
+        return zlib.decompressobj(-window_bits)
+
+    impl = deflate._Zlib(name, (zlib.error,), compressobj, decompressobj)
+    return impl, built
+
+
+@pytest.mark.parametrize(
+    "present, compress, small, large",
+    [
+        (("isal", "zlib-ng", "zlib"), "isal", "zlib-ng", "isal"),
+        (("zlib-ng", "zlib"), "zlib-ng", "zlib-ng", "zlib-ng"),
+        (("isal", "zlib"), "isal", "isal", "isal"),
+        (("zlib",), "zlib", "zlib", "zlib"),
+    ],
+)
+def test_automatic_choice_per_operation(
+    present: tuple[str, ...], compress: str, small: str, large: str
+) -> None:
+    fakes = {name: _fake(name) for name in present}
+    auto = deflate._automatic({name: impl for name, (impl, _) in fakes.items()})
+    built = {name: log for name, (_, log) in fakes.items()}
+    auto.compressobj(6, 15)
+    auto.decompressobj(15, deflate._INFLATE_SPLIT - 1)
+    auto.decompressobj(15, deflate._INFLATE_SPLIT)
+    log = [entry for name in present for entry in built[name]]
+    assert sorted(log) == sorted(
+        [f"{compress} compress", f"{small} decompress", f"{large} decompress"]
+    )
+
+
+def test_automatic_choice_round_trip() -> None:
+    """Small and large first messages, with and without context takeover."""
+    for no_takeover in (False, True):
+        pmd = PerMessageDeflate(server_no_context_takeover=no_takeover)
+        deflater, inflater = pmd._deflater("server"), pmd._inflater("client")
+        for size in (10, 100_000, 10, 5_000):
+            data = os.urandom(size // 2) * 2
+            assert inflater.inflate(deflater.compress(data), True, None) == data
+
+
+def test_zlib_backend_per_operation() -> None:
+    assert deflate.zlib_backend("compress") == deflate.zlib_backend() == ZLIBS[0]
+    assert deflate.zlib_backend("decompress") in ZLIBS
+    assert deflate.zlib_backend("decompress large") in ZLIBS
+    with pytest.raises(ValueError, match="operation"):
+        deflate.zlib_backend("inflate")
 
 
 def test_self_test_rejects_a_broken_implementation() -> None:
