@@ -3,7 +3,8 @@
 Sends messages to an echo server, checks each reply, and reports round trips
 per second; then closes cleanly.
 
-    python examples/echo_client.py ws://127.0.0.1:8765/ --count 10000 --size 1024
+    python -P examples/echo_server.py &
+    python -P examples/echo_client.py ws://127.0.0.1:8765/ --count 10000 --size 1024
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import os
 import sys
 import time
 
-from ws_asyncio import connect
+# `python -P` leaves the script's directory off sys.path: put it back for
+# ws_asyncio, and the checkout last, for a wsfast that is not installed.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
+sys.path.append(os.path.dirname(_HERE))
+
+from ws_asyncio import HandshakeError, connect
 
 
 async def echo_round_trips(uri: str, count: int, size: int, *, text: bool = False,
@@ -34,7 +41,7 @@ async def echo_round_trips(uri: str, count: int, size: int, *, text: bool = Fals
     return count / elapsed
 
 
-async def main(argv: list[str] | None = None) -> None:
+async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("uri", nargs="?", default="ws://127.0.0.1:8765/")
     parser.add_argument("--count", type=int, default=10000)
@@ -42,10 +49,20 @@ async def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--text", action="store_true")
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
     args = parser.parse_args(argv)
-    rate = await echo_round_trips(args.uri, args.count, args.size, text=args.text,
-                                  deflate=args.deflate)
+    try:
+        rate = await echo_round_trips(args.uri, args.count, args.size, text=args.text,
+                                      deflate=args.deflate)
+    except (OSError, HandshakeError) as exc:
+        print(f"echo_client: cannot talk to {args.uri}: {exc}\n"
+              "Is an echo server running? Start one with: python -P examples/echo_server.py",
+              file=sys.stderr)
+        return 1
     print(f"{rate:,.0f} round trips/s ({args.count} x {args.size} B)")
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1:]))
+    try:
+        sys.exit(asyncio.run(main(sys.argv[1:])))
+    except KeyboardInterrupt:
+        sys.exit(130)

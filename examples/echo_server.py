@@ -4,14 +4,21 @@ Every text or binary message is sent straight back, from the data callback
 (no task per message). permessage-deflate is negotiated when the client
 offers it, unless --no-deflate.
 
-    python examples/echo_server.py --port 8765
+    python -P examples/echo_server.py --port 8765
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+
+# `python -P` leaves the script's directory off sys.path: put it back for
+# ws_asyncio, and the checkout last, for a wsfast that is not installed.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
+sys.path.append(os.path.dirname(_HERE))
 
 from ws_asyncio import WebSocket, serve
 

@@ -561,3 +561,13 @@ async def connect(uri: str, **options: Any) -> WebSocket:
     )
     await ws.opened
     return ws
+
+
+if __name__ == "__main__":
+    # A module for the other examples to import: say so instead of doing nothing.
+    print(
+        "ws_asyncio.py is the asyncio WebSocket layer the other examples import;\n"
+        "it does nothing on its own. Try:\n"
+        "  python -P examples/echo_server.py              # serve on ws://127.0.0.1:8765/\n"
+        "  python -P examples/echo_client.py              # round trips against it"
+    )
