@@ -61,7 +61,9 @@ def _targets() -> list[Target]:
             Target("decode", ours, "wsproto", 1.0, None, "pure-Python fallback"),
             Target("decode", ours, "wsproto FrameProtocol", 1.0, None, "pure-Python fallback"),
         ]
-    found.append(Target("encode", "wsfast Encoder (py)", "wsproto", 1.0, None, "pure-Python fallback"))
+    found.append(
+        Target("encode", "wsfast Encoder (py)", "wsproto", 1.0, None, "pure-Python fallback")
+    )
     return found
 
 

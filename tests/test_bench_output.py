@@ -33,7 +33,7 @@ def _decode_rows() -> list[dict[str, Any]]:
         _row("decode", "frames", 16, "picows", "peer", 2e-3, "picows"),
         _row("decode", "frames", 65536, "wsfast Decoder (c)", "wsfast", 1e-3),
         _row("decode", "frames", 65536, "aiohttp", "peer", 0.8e-3, "aiohttp"),
-        _row("decode", "frames", 65536, "wsproto", "peer", None, "wsproto", "wsproto is not installed"),
+        _row("decode", "frames", 65536, "wsproto", "peer", None, "wsproto", "not installed"),
         _row("mask", "mask", 4096, "wsfast (c)", "wsfast", 1e-6),
     ]
 
@@ -62,16 +62,21 @@ def test_headline_is_a_range_per_family() -> None:
     assert any(line.startswith("- mask: no peer timed") for line in lines)
 
 
-def test_headline_comes_first_and_skips_are_listed() -> None:
-    text = format_tables(_decode_rows())
-    assert text.startswith("## Headline")
+def test_headline_comes_first_and_skips_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wsfast._bench import report
+
+    assert format_tables(_decode_rows()).startswith("## Headline")
+    monkeypatch.setattr(report, "KNOWN_PEERS", (*report.KNOWN_PEERS, "no-such-peer"))
     skips = format_skips(_decode_rows())
     assert skips[0] == "## Peers not timed"
-    wsproto = next(line for line in skips if line.startswith("- wsproto:"))
-    assert "wsproto is not installed" in wsproto or "not installed" in wsproto
+    # A row that was not timed, with its reason and contender.
+    assert "- wsproto: not timed: not installed (wsproto)" in skips
     # A peer with no contender in a family that ran is named as not applicable.
-    tornado = next(line for line in skips if line.startswith("- tornado:"))
-    assert "not in the frames benchmarks" in tornado or "not installed" in tornado
+    assert "- tornado: not in the frames benchmarks (not applicable)" in skips
+    # A known peer that is not installed at all.
+    assert "- no-such-peer: not installed" in skips
+    # Peers timed everywhere they are registered are not listed.
+    assert not any(line.startswith("- aiohttp") for line in skips)
 
 
 @pytest.mark.parametrize("size", frames.SIZES)

@@ -19,9 +19,9 @@ __all__ = ["main"]
 
 PROG = "wsfast"
 
-# `bench --check`: a peer may be this much faster before the check fails. Two
-# contenders running the same library code differ by up to 10 % between runs
-# on a shared 2-core machine (docs/api.md, "wsfast bench --check").
+# `bench --check`: a peer may be this much faster before the check fails.
+# Contenders running the same library code came out up to 4-10 % apart on a
+# shared 2-core machine (docs/api.md, "wsfast bench").
 DEFAULT_TOLERANCE = 0.15
 
 
@@ -311,7 +311,7 @@ def _require_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise CliError(
-            'matplotlib is needed for --plot: pip install matplotlib (or pip install "wsfast[bench]")'
+            "matplotlib is needed for --plot: pip install matplotlib"
         ) from None
 
 

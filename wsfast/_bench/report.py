@@ -280,7 +280,7 @@ def format_headline(rows: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-# Peer libraries that `pip install "wsfast[bench]"` brings, by distribution name.
+# Peer libraries that the "bench" extra installs, by distribution name.
 KNOWN_PEERS = ("aiohttp", "autobahn", "picows", "tornado", "websockets", "wsaccel", "wsproto")
 
 
@@ -332,7 +332,7 @@ def format_tables(
     if summary:
         out += ["## Summary", "", *format_summary(rows)]
     out.append(
-        "x vs wsfast: the contender's median time divided by wsfast's on the same input "
+        "x vs wsfast: the contender's time divided by wsfast's on the same input "
         "(2.00 = takes twice as long; below 1.00 = faster than wsfast)."
     )
     out += ["", *format_skips(rows)]
@@ -429,7 +429,7 @@ def rows_from_pytest_benchmark(data: dict[str, Any]) -> tuple[list[dict[str, Any
             continue  # not one of ours
         stats = bench.get("stats") or {}
         row = {k: extra.get(k) for k in ROW_KEYS}
-        row["status"], row["seconds"] = "ok", stats.get("median")
+        row["status"], row["seconds"] = "ok", stats.get("min")  # as wsfast bench: least disturbed
         rows.append(row)
     rows.extend(dict(r) for r in data.get("wsfast_untimed", []))
     info = data.get("wsfast_machine") or {}
@@ -491,7 +491,7 @@ def plot(rows: Sequence[dict[str, Any]], path: str, info: dict[str, Any] | None 
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise RuntimeError(
-            'matplotlib is needed for --plot: pip install matplotlib (or pip install "wsfast[bench]")'
+            "matplotlib is needed for --plot: pip install matplotlib"
         ) from exc
 
     by_operation: dict[str, list[dict[str, Any]]] = {}
