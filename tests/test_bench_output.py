@@ -7,6 +7,7 @@ contender is timed, as ``wsfast bench`` does).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -97,3 +98,26 @@ def test_picows_decode_text_rows_are_decoded() -> None:
     case, _ = decode.case(frames.TEXT_SIZES[0])
     returned = picows.setup(case).func(case.wire)
     assert returned and all(isinstance(item, str) for item in returned)
+
+
+def test_development_targets_stay_out_of_the_package_and_name_real_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """bench/targets.py (repository tooling) names registered operations and contenders."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "targets.py"
+    spec = importlib.util.spec_from_file_location("bench_targets", path)
+    assert spec is not None and spec.loader is not None
+    targets = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, targets)  # dataclasses look their module up
+    spec.loader.exec_module(targets)
+    registered = {op.name: {c.name for c in op.contenders} for op in operations()}
+    assert targets.TARGETS
+    for target in targets.TARGETS:
+        assert {target.ours, target.other} <= registered[target.operation], target
+    import wsfast._bench as package
+
+    assert not hasattr(package, "Target")
+    assert not any(hasattr(op, "targets") for op in operations())
