@@ -111,6 +111,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say what the default marker selection left out (pytest-xdist does not count it)."""
+    if "not browser" in (config.option.markexpr or ""):
+        terminalreporter.write_line(
+            "deselected by default: tests marked 'browser' (need Chromium); "
+            "run them with: python -P -m pytest -m browser"
+        )
+
+
 def load_backend(backend: Backend) -> list[ModuleType]:
     return [importlib.import_module(name) for name in BACKEND_MODULES[backend.name]]
 

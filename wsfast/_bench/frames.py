@@ -306,6 +306,7 @@ def _picows() -> Setup:
     import asyncio
     import logging
     import socket
+    import weakref
 
     picows = importlib.import_module("picows")
     protocol_module = importlib.import_module("picows.picows")
@@ -373,6 +374,9 @@ def _picows() -> Setup:
     loop = asyncio.new_event_loop()
     try:
         protocol = loop.run_until_complete(connect())
+    except BaseException:
+        transport.close()
+        raise
     finally:
         loop.close()
     get_buffer, buffer_updated = protocol.get_buffer, protocol.buffer_updated
@@ -388,6 +392,8 @@ def _picows() -> Setup:
             view = view[n:]
         return listener.received
 
+    # The socket lives as long as the connection (closed at exit at the latest).
+    weakref.finalize(receive, transport.close)
     receive(_UPGRADE)
     if not transport.written or not transport.written[0].startswith(b"HTTP/1.1 101"):
         raise ImportError("picows did not accept the upgrade request")
