@@ -19,9 +19,9 @@ __all__ = ["main"]
 
 PROG = "wsfast"
 
-# `bench --check`: a peer may be this much faster before the check fails.
-# Contenders running the same library code came out up to 4-10 % apart on a
-# shared 2-core machine (docs/api.md, "wsfast bench").
+# `bench --check`: a peer may be this much faster before the check fails:
+# twice the largest gap measured between contenders that run the same library
+# code, on a shared 2-core machine under load (docs/api.md, "wsfast bench").
 DEFAULT_TOLERANCE = 0.15
 
 

@@ -2,7 +2,8 @@
 
 It measures the registry's items the way pytest-benchmark does in
 ``bench/``: the output is checked first, gc is frozen and disabled while
-timing, and the statistic is the fastest of several samples (time per call).
+timing, and the statistic is the fastest of several samples of this thread's
+CPU time (time per call).
 """
 
 from __future__ import annotations
@@ -42,12 +43,19 @@ def frozen_gc() -> Iterator[None]:
             gc.enable()
 
 
+# The CPU time of this thread, not the wall clock: on a shared machine the
+# time other processes run while this one waits for a core is not the cost
+# of the call (every contender runs in this one thread, and none waits for
+# I/O). Cache and memory-bandwidth effects of other work still show.
+_clock = time.thread_time
+
+
 def _loop(call: Call, number: int) -> float:
     func, args = call.func, call.args
-    start = time.perf_counter()
+    start = _clock()
     for _ in itertools.repeat(None, number):
         func(*args)
-    return time.perf_counter() - start
+    return _clock() - start
 
 
 def calibrate(call: Call, sample_time: float) -> tuple[int, float]:
@@ -91,9 +99,8 @@ def measure_group(calls: list[Call], *, sample_time: float, samples: int) -> lis
     Taking the samples round-robin (a, b, c, a, b, c, ...) rather than one
     contender after the other means a burst of load on a shared machine slows
     every contender of the group alike, so the ratios stay fair. Other work
-    only ever adds time, so the fastest sample is the one least disturbed: on
-    a shared 2-core machine the median moved ratios of identical code by up
-    to 17 % between runs.
+    only ever adds time, so the fastest sample is the one least disturbed
+    (docs/api.md, "wsfast bench", has the runs that led to this).
     """
     numbers = []
     for call in calls:
