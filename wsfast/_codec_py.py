@@ -1004,7 +1004,7 @@ class Encoder:
         size = _fragment_limit(fragment_size)
         rsv = 0
         if self._deflater is not None:
-            compressed = self._deflater.compress(payload)
+            compressed = self._deflater.compress_message(payload)
             if compressed is not None:
                 payload = compressed
                 rsv = RSV1  # RFC 7692 §6: RSV1 on the first frame only

@@ -513,6 +513,24 @@ class _Deflater:
         # the empty stored block, so stripping it is all of §7.2.1.
         return payload[:-4]
 
+    def compress_message(self, data: Any) -> bytes | None:
+        """:meth:`compress`, or None when compressing would make it longer.
+
+        The Encoder's choice: an incompressible message goes as it is (RSV1
+        clear, RFC 7692 §6.1), so no message grows on the wire and a peer's
+        frame-size check never sees more than the message. The peer does not
+        put it in its window, so with context takeover the next message
+        starts a new compressor (the sync flush left the stream at a block
+        boundary: the peer's inflater just goes on); a full flush (no
+        context takeover) has already forgotten it.
+        """
+        payload = self.compress(data)
+        if payload is None or len(payload) <= len(data):
+            return payload
+        if self._flush == zlib.Z_SYNC_FLUSH:
+            self._compressor = None
+        return None
+
 
 # ---------------------------------------------------------------------------
 # Negotiation (RFC 7692 §5, §7.1; header syntax RFC 6455 §9.1)
