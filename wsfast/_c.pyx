@@ -36,7 +36,11 @@ cdef int get_buffer(object obj, Py_buffer *view, str name, bint writable) except
         try:
             PyObject_GetBuffer(obj, view, flags)
             return 0
-        except BufferError:
+        except MemoryError:
+            raise
+        except Exception:
+            # Exporters refuse in their own words (numpy: ValueError for a
+            # read-only array); buffer_error gives wsfast._py's exception.
             pass
     raise buffer_error(obj, name, writable)
 
