@@ -113,6 +113,7 @@ cdef class Decoder(_Reader):
     cdef void _chunk(self, _Payload payload) except *
     @cython.locals(opcode=int)
     cdef void _frame(self, unsigned int first, bytes payload, bint whole) except *
+    @cython.final
     @cython.locals(message=int, text=str)
     cdef void _whole(self, bytes payload, bint unchecked) except *
     @cython.locals(fin=bint, message=int, buffer=_Payload, size=uint64_t, limit=object,

@@ -772,7 +772,6 @@ class Decoder(_Reader):
         """Deliver a complete message; ``unchecked``: its text is not validated yet."""
         message = self._message
         self._message = 0
-        self._buffer = None
         if message == OP_TEXT:
             if self._decode_text:
                 try:
@@ -805,6 +804,7 @@ class Decoder(_Reader):
             # message that one zlib call produced.
             output = self._inflater.inflate_into(payload, fin, limit, buffer)
             if output is not None:
+                self._buffer = None
                 self._whole(output, True)
                 return
             self._message_size = buffer._fill
