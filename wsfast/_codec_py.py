@@ -792,10 +792,7 @@ class Decoder(_Reader):
         buffer = self._buffer
         if buffer is None:
             # Grows with the message, up to the limit: never sized by a header.
-            limit = MAX_BUFFER
-            if self._max_message < MAX_BUFFER:
-                limit = self._max_message
-            buffer = self._buffer = _new_buffer(limit)
+            buffer = self._buffer = _new_buffer(min(self._max_message, MAX_BUFFER))
         if self._compressed:
             limit = None
             if self._max_message != NO_LIMIT:
