@@ -585,7 +585,13 @@ print("|".join(reasons))
 
 def run_child(name: str, body: str, env: dict[str, str] | None = None) -> str:
     package_root = os.path.dirname(os.path.dirname(wsfast.__file__))
-    child_env = dict(os.environ, PYTHONPATH=package_root, **(env or {}))
+    child_env = dict(os.environ, PYTHONPATH=package_root)
+    if ASAN:
+        # Freed memory goes back at once, so RSS means what it means without ASan.
+        child_env["ASAN_OPTIONS"] = (
+            os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0"
+        )
+    child_env.update(env or {})
     child_env.pop("WSFAST_NO_EXTENSIONS", None)
     if name == "python":
         child_env["WSFAST_NO_EXTENSIONS"] = "1"
@@ -611,7 +617,11 @@ def test_hundred_headers_cost_under_20_mib(codec):
 @pytest.mark.parametrize("codec", _codec_params())
 def test_peak_rss_of_a_64_mib_compressed_message(codec):
     growth = int(run_child(codec, PEAK))
-    assert growth < 100 * MiB, f"peak RSS +{growth / MiB:.1f} MiB"
+    # ASan's realloc always copies (old and new buffer both live for a
+    # moment), where glibc remaps a large block in place; before this
+    # bound existed, either peaked at 193 MiB.
+    bound = 150 * MiB if ASAN else 100 * MiB
+    assert growth < bound, f"peak RSS +{growth / MiB:.1f} MiB"
 
 
 @needs_linux
@@ -620,7 +630,10 @@ def test_allocation_failure_is_a_sticky_1009(codec):
     headroom = 400
     env = None
     if ASAN:
-        env = {"ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + f":max_allocation_size_mb={headroom // 2}"}
+        env = {
+            "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "")
+            + f":quarantine_size_mb=0:max_allocation_size_mb={headroom // 2}"
+        }
     reasons = run_child(codec, LIMITED.replace("{headroom}", str(headroom)), env).split("|")
     assert len(reasons) == 4
     # Each failure is raised again by the next feed, with the same reason.
