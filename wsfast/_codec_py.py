@@ -386,14 +386,13 @@ class _Reader:
         try:
             if self._error is not None:
                 raise ProtocolError(self._error[0], self._error[1])
-            if type(data) is not bytes:
-                data = _to_bytes(data)
             events: list[Any] = []
-            if self._closed:
-                return events  # after a Close, later bytes are discarded (§5.5.1)
             self._events = events
             try:
-                self._consume(data)
+                if type(data) is not bytes:
+                    data = _to_bytes(data)  # TypeError/ValueError: not sticky
+                if not self._closed:  # after a Close, later bytes are discarded (§5.5.1)
+                    self._consume(data)
             except ProtocolError as exc:
                 self._fail(exc.code, exc.reason)
                 exc.events = events
