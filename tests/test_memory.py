@@ -12,7 +12,6 @@ import gc
 import os
 import subprocess
 import sys
-import textwrap
 import tracemalloc
 import zlib
 from typing import Any
