@@ -260,7 +260,7 @@ def test_deflate_round_trip(backend):
 def test_deflate_rsv1_rules(backend):
     from wsfast.deflate import PerMessageDeflate
 
-    compressed = backend.Encoder(role="client", deflate=PerMessageDeflate()).text("abc")
+    compressed = backend.Encoder(role="client", deflate=PerMessageDeflate()).text("abc" * 20)
     # Without deflate, RSV1 is an unclaimed reserved bit.
     assert decode(backend, compressed).error == FRAME_ERRORS[-FRAME_E_RSV]
     for wire in (build(PING, b"x", rsv=4, key=K),

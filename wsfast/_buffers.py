@@ -37,6 +37,10 @@ def byte_view(obj: object, name: str, writable: bool = False) -> memoryview:
     if not view.c_contiguous or (writable and view.readonly):
         raise buffer_error(obj, name, writable)
     if view.ndim != 1 or view.format != "B":
+        if not view.nbytes:
+            # memoryview cannot cast a shape with a zero in it; the buffer
+            # is still a valid, empty one (the compiled backend takes it).
+            return memoryview(bytearray() if writable else b"")
         view = view.cast("B")
     return view
 

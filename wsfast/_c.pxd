@@ -1,5 +1,6 @@
 # C-level declarations of csrc/wsfast.h, for wsfast/_c.pyx and any compiled
 # module that cimports the kernels.
+from cpython.ref cimport PyObject
 from libc.stdint cimport uint32_t, uint64_t
 
 
@@ -63,13 +64,18 @@ cpdef bytes _frame_build(unsigned int first, object payload, object key)
 
 
 cdef class _Payload:
-    cdef bytes _buf
+    cdef PyObject *_buf  # an owned reference to a bytes object, or NULL
     cdef Py_ssize_t _size
+    cdef Py_ssize_t _capacity
     cdef Py_ssize_t _fill
     cdef Py_ssize_t _last
+    cdef bint _exact
+    cdef bint _done
+    cdef int reserve(self, Py_ssize_t need) except -1
     cpdef int write(self, bytes data, Py_ssize_t pos, Py_ssize_t n, uint32_t key) except -1
     cpdef uint32_t utf8(self, uint32_t state) noexcept
     cpdef bytes finish(self)
 
 
 cpdef _Payload _new_payload(Py_ssize_t size)
+cpdef _Payload _new_buffer(Py_ssize_t limit)

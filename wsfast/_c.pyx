@@ -15,6 +15,7 @@ from cpython.buffer cimport (
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.long cimport PyLong_AsLongAndOverflow
+from cpython.ref cimport PyObject, Py_DECREF, Py_INCREF, Py_XDECREF
 from cpython.number cimport PyNumber_Index
 from libc.string cimport memcpy
 
@@ -35,7 +36,11 @@ cdef int get_buffer(object obj, Py_buffer *view, str name, bint writable) except
         try:
             PyObject_GetBuffer(obj, view, flags)
             return 0
-        except BufferError:
+        except MemoryError:
+            raise
+        except Exception:
+            # Exporters refuse in their own words (numpy: ValueError for a
+            # read-only array); buffer_error gives wsfast._py's exception.
             pass
     raise buffer_error(obj, name, writable)
 
@@ -534,58 +539,148 @@ cpdef bytes _frame_build(unsigned int first, object payload, object key):
     return out
 
 
-cdef class _Payload:
-    """A frame payload that arrives over several feed() calls.
+# Growth of a _Payload. A frame's buffer doubles (its declared size caps it,
+# so it never holds more than twice what arrived); a message's buffer grows by
+# a quarter, so a message of size L peaks at about 1.25 L. Either way each
+# byte is moved O(1) times on average, even when fed one byte at a time.
+cdef Py_ssize_t PAYLOAD_MIN_CAPACITY = 4096
 
-    Preallocated at the size the header declared, filled in place by write()
-    (unmasking while copying, the key phase following the fill), and handed
-    out by finish() without a further copy. The buffer is a bytes object that
-    nobody else sees until finish().
+
+cdef extern from "Python.h":
+    # Resizes a bytes object held by one reference only (here: the
+    # _Payload's); on failure frees it, sets *obj to NULL, raises MemoryError.
+    int _PyBytes_Resize(PyObject **obj, Py_ssize_t size) except -1
+    char *raw_bytes_data "PyBytes_AS_STRING"(PyObject *obj) noexcept
+
+
+cdef class _Payload:
+    """A frame payload, or a message, that arrives over several feed() calls.
+
+    A bytes object that grows with the bytes written (never beyond ``size``),
+    filled in place by write() (unmasking while copying, the key phase
+    following the fill), and handed out by finish() without a further copy.
+    Nobody else sees the bytes object until finish(): it is held as a raw
+    owned reference, so that _PyBytes_Resize may move it.
+
+    ``exact``: the payload is exactly ``size`` bytes (a frame, whose header
+    declared it); otherwise ``size`` is only a limit and finish() hands out
+    what was written (a message being reassembled).
     """
 
-    def __init__(self, Py_ssize_t size):
+    def __cinit__(self):
+        self._buf = NULL
+
+    def __init__(self, Py_ssize_t size, bint exact=True):
         if size < 0:
             raise ValueError("size must be >= 0")
-        self._buf = PyBytes_FromStringAndSize(NULL, size)
         self._size = size
+        self._exact = exact
         self._fill = 0
         self._last = 0
+        self._capacity = 0
+        self._done = False
+
+    def __dealloc__(self):
+        Py_XDECREF(self._buf)
+        self._buf = NULL
+
+    cdef int reserve(self, Py_ssize_t need) except -1:
+        """Make room for ``need`` bytes in all (need <= _size)."""
+        cdef Py_ssize_t capacity = self._capacity
+        cdef Py_ssize_t step = capacity if self._exact else capacity >> 2
+        if capacity > self._size - step:
+            capacity = self._size
+        else:
+            capacity += step
+        if capacity < need:
+            capacity = need
+        if capacity < PAYLOAD_MIN_CAPACITY:
+            capacity = PAYLOAD_MIN_CAPACITY if self._size > PAYLOAD_MIN_CAPACITY else self._size
+        cdef object fresh
+        if self._buf == NULL:
+            fresh = PyBytes_FromStringAndSize(NULL, capacity)
+            Py_INCREF(fresh)
+            self._buf = <PyObject *>fresh
+        else:
+            self._capacity = 0  # stale if the resize fails and frees the buffer
+            _PyBytes_Resize(&self._buf, capacity)
+        self._capacity = capacity
+        return 0
 
     cpdef int write(self, bytes data, Py_ssize_t pos, Py_ssize_t n, uint32_t key) except -1:
         """Append ``data[pos:pos + n]``, unmasked with ``key``."""
         check_range(data, pos, n)
-        if self._buf is None:
+        if self._done:
             raise ValueError("payload already finished")
+        if self._buf == NULL and self._fill:
+            raise MemoryError("payload buffer lost to a failed allocation")
         if n > self._size - self._fill:
             raise ValueError("more bytes than the payload holds")
-        unmask_copy(<unsigned char *>PyBytes_AS_STRING(self._buf) + self._fill,
+        if n == 0:
+            return 0
+        if self._fill + n > self._capacity:
+            self.reserve(self._fill + n)
+        unmask_copy(<unsigned char *>raw_bytes_data(self._buf) + self._fill,
                     <const unsigned char *>PyBytes_AS_STRING(data) + pos, n, key, self._fill & 3)
-        self._last = self._fill
         self._fill += n
         return 0
 
     cpdef uint32_t utf8(self, uint32_t state) noexcept:
-        """Continue UTF-8 validation (as _utf8_feed) over the bytes of the last write()."""
-        if self._buf is not None and self._last < self._fill and state != WSFAST_UTF8_REJECT:
-            wsfast_utf8(&state, <const unsigned char *>PyBytes_AS_STRING(self._buf) + self._last,
+        """Continue UTF-8 validation (as _utf8_feed) over the bytes written since the last call."""
+        if self._buf != NULL and self._last < self._fill and state != WSFAST_UTF8_REJECT:
+            wsfast_utf8(&state,
+                        <const unsigned char *>raw_bytes_data(self._buf) + self._last,
                         <size_t>(self._fill - self._last))
+        self._last = self._fill
         return state
 
     cpdef bytes finish(self):
         """The complete payload; the object accepts no more writes."""
-        if self._buf is None or self._fill != self._size:
+        cdef PyObject *buf
+        if self._done or (self._exact and self._fill != self._size):
             raise ValueError("payload is not complete")
-        out = self._buf
-        self._buf = None
+        if self._buf == NULL:
+            if self._fill:
+                raise MemoryError("payload buffer lost to a failed allocation")
+            self._done = True
+            return b""
+        if self._capacity != self._fill:
+            self._capacity = 0
+            _PyBytes_Resize(&self._buf, self._fill)  # shrinks in place
+            self._capacity = self._fill
+        self._done = True
+        buf = self._buf
+        self._buf = NULL
+        out = <bytes>buf
+        Py_DECREF(out)  # the reference the _Payload held
         return out
+
+    @property
+    def capacity(self):
+        """Bytes allocated for the payload so far."""
+        return self._capacity
+
+    @property
+    def size(self):
+        """Bytes written so far."""
+        return self._fill
 
 
 cpdef _Payload _new_payload(Py_ssize_t size):
     """_new_payload(size) -> _Payload
 
-    A _Payload (a function, so the compiled codec can call it at C level).
+    The buffer of a frame payload of ``size`` bytes (a function, so the
+    compiled codec can call it at C level).
     """
     return _Payload(size)
+
+
+cpdef _Payload _new_buffer(Py_ssize_t limit):
+    """_new_buffer(limit) -> _Payload
+
+    A message being reassembled: at most ``limit`` bytes, any number of them.
+    """
+    return _Payload(limit, False)
 
 
 # ---- Kernel selection and introspection -------------------------------------------

@@ -16,14 +16,15 @@ cimport cython
 from libc.stdint cimport uint32_t, uint64_t
 
 from wsfast._c cimport (
-    _frame_build, _frame_header, _frame_parse, _frame_unmask, _new_payload, _Payload, _utf8_feed,
+    _frame_build, _frame_header, _frame_parse, _frame_unmask, _new_buffer, _new_payload, _Payload,
+    _utf8_feed,
 )
 
 cdef int FIN, RSV1, RSV2, RSV3, OPCODE_MASK, CONTROL
 cdef int OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG
 cdef tuple OPCODES
 cdef frozenset MESSAGE_OPCODES
-cdef int DEFLATE_SLACK_SHIFT, DEFLATE_SLACK
+cdef uint64_t MAX_BUFFER
 # Imported from wsfast.constants; typed so the hot path compares C integers.
 cdef uint32_t UTF8_ACCEPT, UTF8_REJECT
 cdef uint64_t NO_LIMIT
@@ -74,6 +75,7 @@ cdef class _Reader:
     cdef list _gate  # see _Reader.feed: one feed() at a time
 
     cdef void _init_reader(self, object role, uint64_t max_length, unsigned int allowed_rsv) except *
+    cdef void _fail(self, int code, str reason) except *
 
     @cython.locals(end=Py_ssize_t, pos=Py_ssize_t, status=int, first="unsigned int",
                    length=uint64_t, available=uint64_t, key=uint32_t, header_size=Py_ssize_t, tail=bytes,
@@ -83,6 +85,7 @@ cdef class _Reader:
     @cython.locals(payload=_Payload, n=uint64_t)
     cdef Py_ssize_t _fill_payload(self, bytes data, Py_ssize_t pos, Py_ssize_t end) except -1
 
+    cdef void _drop(self) except *
     cdef void _opening(self, unsigned int first) except *
     cdef void _header(self, unsigned int first, uint64_t length) except *
     cdef void _chunk(self, _Payload payload) except *
@@ -100,7 +103,7 @@ cdef class Decoder(_Reader):
     cdef bint _compressed
     cdef uint64_t _message_size
     cdef uint32_t _utf8
-    cdef bytearray _buffer
+    cdef _Payload _buffer
     cdef object _inflater
 
     @cython.locals(opcode=int)
@@ -108,10 +111,15 @@ cdef class Decoder(_Reader):
     @cython.locals(opcode=int)
     cdef void _header(self, unsigned int first, uint64_t length) except *
     cdef void _chunk(self, _Payload payload) except *
-    @cython.locals(opcode=int, message=int, text=str)
+    @cython.locals(opcode=int)
     cdef void _frame(self, unsigned int first, bytes payload, bint whole) except *
-    @cython.locals(fin=bint, message=int, buffer=bytearray, size=uint64_t)
+    @cython.final
+    @cython.locals(message=int, text=str)
+    cdef void _whole(self, bytes payload, bint unchecked) except *
+    @cython.locals(fin=bint, message=int, buffer=_Payload, size=uint64_t, limit=object,
+                   output=bytes, data=bytes)
     cdef void _fragment(self, unsigned int first, bytes payload, bint whole) except *
+    cdef void _drop(self) except *
     @cython.locals(n=Py_ssize_t, reason=str, close=Close)
     cdef void _close(self, bytes payload) except *
 

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import operator
 import os
+import sys
 from typing import Any
 
 from ._buffers import byte_view, key_bytes
 from ._py import (
-    _frame_build, _frame_header, _frame_parse, _frame_unmask, _new_payload, _utf8_feed,
+    _frame_build, _frame_header, _frame_parse, _frame_unmask, _new_buffer, _new_payload, _utf8_feed,
 )
 from .constants import (
     DEFAULT_MAX_FRAME_SIZE,
@@ -36,6 +37,7 @@ from .constants import (
     ERR_CONTINUATION,
     ERR_EXPECTED_CONTINUATION,
     ERR_MESSAGE_TOO_BIG,
+    ERR_OUT_OF_MEMORY,
     ERR_RSV1,
     ERR_TEXT,
     FRAME_E_TOO_BIG,
@@ -82,11 +84,8 @@ _KNOWN_OPCODES = {member.value: member for member in Opcode}
 OPCODES: tuple[Any, ...] = tuple(_KNOWN_OPCODES.get(value) for value in range(16))
 MESSAGE_OPCODES = frozenset({OP_TEXT, OP_BINARY, OP_PING, OP_PONG})
 
-# Compressed frames may be a little longer than the message they inflate to
-# (deflate's stored blocks add 5 bytes per 64 KiB); this slack keeps a
-# message at the size limit acceptable while still bounding the buffer.
-DEFLATE_SLACK_SHIFT = 12
-DEFLATE_SLACK = 64
+# The largest buffer a message may need (a limit of None is capped here).
+MAX_BUFFER = sys.maxsize
 
 
 # ---- Argument checks ------------------------------------------------------------
@@ -307,8 +306,9 @@ class _Reader:
     ``_header`` (a frame header passed the header rules), ``_chunk`` (part of
     a payload spread over several feed() calls arrived), ``_frame`` (a frame
     is complete). An incomplete header waits in
-    ``_tail`` (at most 13 bytes); an incomplete payload in ``_payload``,
-    preallocated at its declared size, which the header limit bounds.
+    ``_tail`` (at most 13 bytes); an incomplete payload in ``_payload``, a
+    buffer that grows with the bytes received up to the declared size (which
+    the header limit bounds).
 
     Threads: a decoder holds one stream's state, so feed() is one call at a
     time; a call that overlaps a running one (from another thread, possibly
@@ -386,23 +386,36 @@ class _Reader:
         try:
             if self._error is not None:
                 raise ProtocolError(self._error[0], self._error[1])
-            if type(data) is not bytes:
-                data = _to_bytes(data)
             events: list[Any] = []
-            if self._closed:
-                return events  # after a Close, later bytes are discarded (§5.5.1)
             self._events = events
             try:
-                self._consume(data)
+                if type(data) is not bytes:
+                    data = _to_bytes(data)  # TypeError/ValueError: not sticky
+                if not self._closed:  # after a Close, later bytes are discarded (§5.5.1)
+                    self._consume(data)
             except ProtocolError as exc:
-                self._error = (exc.code, exc.reason)
+                self._fail(exc.code, exc.reason)
                 exc.events = events
                 raise
+            except MemoryError:
+                # A buffer, the inflater or an event could not be allocated:
+                # the peer sent more than this process can hold.
+                self._fail(ERR_OUT_OF_MEMORY[0], ERR_OUT_OF_MEMORY[1])
+                error = _protocol_error(ERR_OUT_OF_MEMORY)
+                error.events = events
+                raise error from None
             finally:
                 self._events = None  # type: ignore[assignment]  # drop the references
             return events
         finally:
             gate.append(None)
+
+    def _fail(self, code: int, reason: str) -> None:
+        """Record the error every later feed() raises; free the stream's buffers now."""
+        self._error = (code, reason)
+        self._payload = None
+        self._tail = b""
+        self._drop()
 
     def _consume(self, data: bytes) -> None:
         end = len(data)
@@ -448,10 +461,11 @@ class _Reader:
                 self._key = key
                 self._remaining = length
                 try:
-                    # The declared size, within the limit already checked:
-                    # one buffer, filled in place as the bytes arrive.
+                    # One buffer, filled in place as the bytes arrive; it
+                    # grows with them up to the declared size (within the
+                    # limit already checked), so a header alone costs nothing.
                     self._payload = _new_payload(length)
-                except (MemoryError, OverflowError):
+                except OverflowError:
                     raise _protocol_error(FRAME_ERRORS[-FRAME_E_TOO_BIG]) from None
                 pos = self._fill_payload(data, pos, end)
 
@@ -469,6 +483,9 @@ class _Reader:
         return pos + n
 
     # Hooks; the subclasses override them.
+    def _drop(self) -> None:
+        """Free the subclass's per-message state after an error."""
+
     def _opening(self, first: int) -> None:
         """Byte 0 of a header that is not complete yet, for rules it alone decides."""
 
@@ -663,7 +680,7 @@ class Decoder(_Reader):
     _compressed: bool
     _message_size: int
     _utf8: int
-    _buffer: bytearray
+    _buffer: Any  # a _Payload of the backend: the message so far, or None
     _inflater: Any
 
     def __init__(
@@ -681,7 +698,7 @@ class Decoder(_Reader):
         self._compressed = False
         self._message_size = 0
         self._utf8 = UTF8_ACCEPT
-        self._buffer = bytearray()  # the fragments received so far
+        self._buffer = None  # the fragments received so far
         # The frame parser's limit: control frames (<= 125 bytes) never count
         # against max_message_size; _header checks data frames against it.
         max_frame = max(max_message, MAX_CONTROL_PAYLOAD)
@@ -697,9 +714,9 @@ class Decoder(_Reader):
                 )
             self._inflater = inflater(role)
             if max_frame != NO_LIMIT:
-                max_frame = min(
-                    max_frame + (max_frame >> DEFLATE_SLACK_SHIFT) + DEFLATE_SLACK, NO_LIMIT
-                )
+                # A compressed frame may be longer than the message it
+                # inflates to: as long as a deflater can make it.
+                max_frame = min(self._inflater.frame_limit(max_frame), NO_LIMIT)
             self._init_reader(role, max_frame, 0b100)  # RFC 7692 claims RSV1
 
     def _opening(self, first: int) -> None:
@@ -744,57 +761,81 @@ class Decoder(_Reader):
             else:
                 self._events.append(_new_message(OPCODES[opcode], payload))
             return
-        message = self._message
-        if first & FIN and not self._compressed and not self._buffer:
+        if first & FIN and not self._compressed and self._buffer is None:
             # A message in one frame, the common case: no reassembly.
-            self._message = 0
-            if message == OP_TEXT:
-                if self._decode_text:
-                    try:
-                        text = payload.decode("utf-8")
-                    except UnicodeDecodeError:
-                        raise _protocol_error(ERR_TEXT)
-                    self._events.append(_new_message(OPCODES[OP_TEXT], text))
-                    return
-                if whole:
-                    self._utf8 = _utf8_feed(UTF8_ACCEPT, payload, 0, len(payload))
-                if self._utf8 != UTF8_ACCEPT:
-                    raise _protocol_error(ERR_TEXT)
-            self._events.append(_new_message(OPCODES[message], payload))
+            self._whole(payload, whole)
             return
         self._fragment(first, payload, whole)
+
+    def _whole(self, payload: bytes, unchecked: bool) -> None:
+        """Deliver a complete message; ``unchecked``: its text is not validated yet."""
+        message = self._message
+        self._message = 0
+        if message == OP_TEXT:
+            if self._decode_text:
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise _protocol_error(ERR_TEXT)
+                self._events.append(_new_message(OPCODES[OP_TEXT], text))
+                return
+            if unchecked:
+                self._utf8 = _utf8_feed(UTF8_ACCEPT, payload, 0, len(payload))
+            if self._utf8 != UTF8_ACCEPT:
+                raise _protocol_error(ERR_TEXT)
+        self._events.append(_new_message(OPCODES[message], payload))
 
     def _fragment(self, first: int, payload: bytes, whole: bool) -> None:
         """A fragment of a message, or a compressed message."""
         fin = bool(first & FIN)
+        buffer = self._buffer
+        if buffer is None:
+            # Grows with the message, up to the limit: never sized by a header.
+            buffer = self._buffer = _new_buffer(min(self._max_message, MAX_BUFFER))
         if self._compressed:
             limit = None
             if self._max_message != NO_LIMIT:
                 limit = self._max_message - self._message_size
-            payload = self._inflater.inflate(payload, fin, limit)
-            whole = True
-        size = len(payload)
-        if size > self._max_message - self._message_size:
-            raise _protocol_error(ERR_MESSAGE_TOO_BIG)  # the inflater's own check, kept as a guard
-        self._message_size += size
-        if self._message == OP_TEXT and whole:
-            self._utf8 = _utf8_feed(self._utf8, payload, 0, len(payload))
-            if self._utf8 == UTF8_REJECT:
-                raise _protocol_error(ERR_TEXT)
-        self._buffer += payload
+            # Inflated straight into the message buffer, unless it is a whole
+            # message that one zlib call produced.
+            output = self._inflater.inflate_into(payload, fin, limit, buffer)
+            if output is not None:
+                self._buffer = None
+                self._whole(output, True)
+                return
+            self._message_size = buffer._fill
+            if self._message == OP_TEXT:
+                self._utf8 = buffer.utf8(self._utf8)
+                if self._utf8 == UTF8_REJECT:
+                    raise _protocol_error(ERR_TEXT)
+        else:
+            size = len(payload)
+            if size > self._max_message - self._message_size:
+                raise _protocol_error(ERR_MESSAGE_TOO_BIG)  # _header's check, kept as a guard
+            self._message_size += size
+            if self._message == OP_TEXT and whole:
+                self._utf8 = _utf8_feed(self._utf8, payload, 0, size)
+                if self._utf8 == UTF8_REJECT:
+                    raise _protocol_error(ERR_TEXT)
+            buffer.write(payload, 0, size, 0)
         if not fin:
             return
         message = self._message
         self._message = 0
-        buffer = self._buffer
-        self._buffer = bytearray()
+        self._buffer = None
+        data = buffer.finish()  # the buffer's own bytes object: no copy
         if message == OP_TEXT:
             if self._utf8 != UTF8_ACCEPT:
                 raise _protocol_error(ERR_TEXT)  # the message ends inside a code point
             if self._decode_text:
-                self._events.append(_new_message(OPCODES[OP_TEXT], buffer.decode("utf-8")))
+                self._events.append(_new_message(OPCODES[OP_TEXT], data.decode("utf-8")))
                 return
-        self._events.append(_new_message(OPCODES[message], bytes(buffer)))
+        self._events.append(_new_message(OPCODES[message], data))
+
+    def _drop(self) -> None:
+        self._message = 0
+        self._buffer = None
+        self._inflater = None
 
     def _close(self, payload: bytes) -> None:
         # §5.5.1: an optional 2-byte code, then a UTF-8 reason; §7.4: codes.
@@ -813,7 +854,7 @@ class Decoder(_Reader):
                 raise _protocol_error(ERR_CLOSE_REASON)
         # The unfinished message, if any, is abandoned with the connection.
         self._message = 0
-        self._buffer = bytearray()
+        self._buffer = None
         self._closed = True
         close = Close.__new__(Close)
         close._code = code
@@ -959,7 +1000,7 @@ class Encoder:
         size = _fragment_limit(fragment_size)
         rsv = 0
         if self._deflater is not None:
-            compressed = self._deflater.compress(payload)
+            compressed = self._deflater.compress_message(payload)
             if compressed is not None:
                 payload = compressed
                 rsv = RSV1  # RFC 7692 §6: RSV1 on the first frame only

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import operator
 import struct
+import sys
 
 from ._buffers import byte_view, key_bytes
 from .constants import (
@@ -590,51 +591,93 @@ _HEADER64 = struct.Struct("!BBQ").pack
 
 
 class _Payload:
-    """A frame payload that arrives over several feed() calls (twin of _c._Payload)."""
+    """A frame payload, or a message, that arrives over several feed() calls
+    (twin of _c._Payload).
 
-    __slots__ = ("_buf", "_fill", "_last", "_size")
+    An io.BytesIO: it grows with the bytes written (by about 1/8 each time),
+    and getvalue() hands its bytes object out without a copy when the buffer
+    is not shared, so finish() costs no copy either. ``exact``: the payload
+    is exactly ``size`` bytes; otherwise ``size`` only limits it.
+    """
 
-    def __init__(self, size: int) -> None:
+    __slots__ = ("_buf", "_done", "_exact", "_fill", "_last", "_size")
+
+    def __init__(self, size: int, exact: bool = True) -> None:
         size = operator.index(size)
         if size < 0:
             raise ValueError("size must be >= 0")
-        self._buf: bytearray | None = bytearray(size)
+        self._buf: io.BytesIO | None = None  # created by the first byte
         self._size = size
+        self._exact = exact
         self._fill = 0
         self._last = 0
+        self._done = False
 
     def write(self, data: bytes, pos: int, n: int, key: int) -> int:
         """Append ``data[pos:pos + n]``, unmasked with ``key``."""
         _check_range(data, pos, n)
-        if self._buf is None:
+        if self._done:
             raise ValueError("payload already finished")
         if n > self._size - self._fill:
             raise ValueError("more bytes than the payload holds")
+        if n == 0:
+            return 0
+        buf = self._buf
+        if buf is None:
+            buf = self._buf = io.BytesIO()
         fill = self._fill
         chunk = memoryview(data)[pos : pos + n]
         if key:
-            self._buf[fill : fill + n] = _xor(chunk, _rotate(key.to_bytes(4, "little"), fill & 3))
+            buf.write(_xor(chunk, _rotate(key.to_bytes(4, "little"), fill & 3)))
         else:
-            self._buf[fill : fill + n] = chunk
-        self._last = fill
+            buf.write(chunk)
         self._fill = fill + n
         return 0
 
     def utf8(self, state: int) -> int:
-        """Continue UTF-8 validation (as _utf8_feed) over the bytes of the last write()."""
-        if self._buf is None or self._last >= self._fill:
+        """Continue UTF-8 validation (as _utf8_feed) over the bytes written since the last call."""
+        last, fill = self._last, self._fill
+        self._last = fill
+        if self._buf is None or last >= fill or state == UTF8_REJECT:
             return state
-        return _utf8_feed(state, bytes(self._buf[self._last : self._fill]), 0, self._fill)
+        # In slices: a copy of all of it would double a large message.
+        with self._buf.getbuffer() as view:
+            for start in range(last, fill, _UTF8_SLICE):
+                piece = view[start : min(start + _UTF8_SLICE, fill)].tobytes()
+                state = _utf8_feed(state, piece, 0, len(piece))
+                if state == UTF8_REJECT:
+                    break
+        return state
 
     def finish(self) -> bytes:
         """The complete payload; the object accepts no more writes."""
-        if self._buf is None or self._fill != self._size:
+        if self._done or (self._exact and self._fill != self._size):
             raise ValueError("payload is not complete")
-        out = bytes(self._buf)
-        self._buf = None
-        return out
+        self._done = True
+        buf, self._buf = self._buf, None
+        return b"" if buf is None else buf.getvalue()
+
+    @property
+    def capacity(self) -> int:
+        """Bytes allocated for the payload so far (BytesIO's buffer)."""
+        return 0 if self._buf is None else sys.getsizeof(self._buf) - _BYTESIO_OVERHEAD
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far."""
+        return self._fill
+
+
+_UTF8_SLICE = 256 * 1024
+# sys.getsizeof of a BytesIO counts itself and its buffer (a bytes object).
+_BYTESIO_OVERHEAD = sys.getsizeof(io.BytesIO()) + sys.getsizeof(b"")
 
 
 def _new_payload(size: int) -> _Payload:
-    """A _Payload (a function, so the compiled codec can call it at C level)."""
+    """The buffer of a frame payload of ``size`` bytes."""
     return _Payload(size)
+
+
+def _new_buffer(limit: int) -> _Payload:
+    """A message being reassembled: at most ``limit`` bytes, any number of them."""
+    return _Payload(limit, False)

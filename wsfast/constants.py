@@ -38,6 +38,7 @@ __all__ = [
     "ERR_TEXT",
     "ERR_RSV1",
     "ERR_MESSAGE_TOO_BIG",
+    "ERR_OUT_OF_MEMORY",
     "UTF8_ACCEPT",
     "UTF8_REJECT",
     "NO_LIMIT",
@@ -146,6 +147,8 @@ ERR_CLOSE_REASON = (1007, "invalid UTF-8 in close reason")
 ERR_TEXT = (1007, "invalid UTF-8 in text message")
 ERR_RSV1 = (1002, "RSV1 set on a control or continuation frame")
 ERR_MESSAGE_TOO_BIG = (1009, "message too big")
+# An allocation failed while buffering or inflating what the peer sent.
+ERR_OUT_OF_MEMORY = (1009, "message too big for the memory available")
 
 # UTF-8 validation states shared by both backends (csrc/wsfast.h).
 UTF8_ACCEPT = 0
