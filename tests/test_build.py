@@ -102,4 +102,7 @@ def test_env_flag_rejects_garbage(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unset_env_flag_is_false(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WSFAST_TEST_FLAG", raising=False)
     assert env_flag("WSFAST_TEST_FLAG") is False
-    assert env_flag("WSFAST_NO_EXTENSIONS") in (True, False)
+    monkeypatch.delenv("WSFAST_NO_EXTENSIONS", raising=False)
+    assert env_flag("WSFAST_NO_EXTENSIONS") is False
+    monkeypatch.setenv("WSFAST_NO_EXTENSIONS", "1")
+    assert env_flag("WSFAST_NO_EXTENSIONS") is True
