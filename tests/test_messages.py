@@ -21,6 +21,7 @@ from codec_util import (
     build,
     bytewise,
     event_tuple,
+    parse_frames,
     random_splits,
     run,
     utf8_error_index,
@@ -538,11 +539,53 @@ def test_round_trip(backend, messages, role, seed, max_chunk, decode_text, close
         reason = reason.encode()[:123].decode(errors="ignore")
         wire += encoder.close(code, reason)
         expected.append(("close", code, reason))
+    # The Encoder's wire, read by the independent parser of codec_util.
+    frames = parse_frames(wire)
+    assert all(masked is (role == "client") for *_, masked in frames)
+    assert frames_to_events(frames, decode_text) == expected
+    for (kind, data, fragment_size), count in zip(messages, frame_counts(frames)):
+        size = len(data.encode() if kind == "text" else data)
+        assert count == (max(1, -(-size // fragment_size)) if fragment_size else 1)
+    # The Decoder, fed frames written by the independent builder.
+    key = DEFAULT_KEY if role == "client" else None
+    wire = b"".join(build(op, payload, fin=fin, rsv=rsv, key=key)
+                    for fin, rsv, op, payload, _ in frames)
     peer = "server" if role == "client" else "client"
     chunks = random_splits(wire, seed, max_chunk) if max_chunk > 1 else bytewise(wire)
     outcome = run(backend.Decoder(role=peer, max_message_size=None, decode_text=decode_text), chunks)
     assert outcome.error is None
     assert outcome.events == expected
+
+
+def frames_to_events(frames, decode_text=True):
+    """Messages from parsed frames (RFC 6455 §5.4), without wsfast."""
+    out, parts, opcode = [], [], None
+    for fin, rsv, op, payload, _ in frames:
+        assert rsv == 0
+        if op == CLOSE:
+            code = int.from_bytes(payload[:2], "big") if payload else None
+            out.append(("close", code, payload[2:].decode()))
+            continue
+        if op in (PING, PONG):
+            out.append(msg(op, payload))
+            continue
+        if op != CONTINUATION:
+            opcode, parts = op, []
+        parts.append(payload)
+        if fin:
+            data = b"".join(parts)
+            out.append(msg(opcode, data.decode() if opcode == TEXT and decode_text else data))
+    return out
+
+
+def frame_counts(frames):
+    """Frames per control or data message, in order."""
+    counts = []
+    for fin, _, op, _, _ in frames:
+        if op != CONTINUATION:
+            counts.append(0)
+        counts[-1] += 1
+    return counts
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
