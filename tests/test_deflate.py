@@ -1236,6 +1236,30 @@ def test_codec_round_trip(backend: Any, window_bits: int, no_takeover: tuple[boo
                     for m in decoder.feed(wire)] == expected
 
 
+@pytest.mark.parametrize("role", ["client", "server"])
+def test_codec_compressed_fragments_with_a_ping_between(backend: Any, role: str) -> None:
+    # RFC 6455 §5.4: control frames may come between the fragments of a
+    # compressed message (RSV1 only on the first); the message inflates whole.
+    text = json_like(3000, seed=5)
+    key = DEFAULT_KEY if role == "server" else None
+    peer = ZlibPeer()
+    payload = peer.compress(text)
+    cut = [0, 1, len(payload) // 2, len(payload)]
+    frames = [build(TEXT_OPCODE if i == 0 else 0, payload[a:b], fin=b == len(payload),
+                    rsv=4 if i == 0 else 0, key=key) for i, (a, b) in enumerate(zip(cut, cut[1:]))]
+    wire = frames[0] + build(9, b"mid", key=key) + frames[1] + build(10, b"", key=key) + frames[2]
+    expected = [backend.Message(backend.Opcode.PING, b"mid"), backend.Message(backend.Opcode.PONG, b""),
+                backend.Message(backend.Opcode.TEXT, text.decode())]
+    for step in (len(wire), 7, 1):
+        decoder = backend.Decoder(role=role, deflate=PerMessageDeflate())
+        events = [e for i in range(0, len(wire), step) for e in decoder.feed(wire[i : i + step])]
+        assert events == expected
+    # The context carries over: a second message compressed after the first.
+    decoder = backend.Decoder(role=role, deflate=PerMessageDeflate())
+    second = peer.send(TEXT_OPCODE, text, fragment=100, key=key)
+    assert decoder.feed(wire + second)[-1] == backend.Message(backend.Opcode.TEXT, text.decode())
+
+
 def test_codec_message_limit_counts_inflated_bytes(backend: Any) -> None:
     pmd = PerMessageDeflate()
     data = bytes(100000)
