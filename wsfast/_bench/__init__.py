@@ -194,6 +194,7 @@ class Operation:
         equal: Callable[[Any, Any], bool] | None = None,
         unit: str = "B",
         description: str = "",
+        variants: Callable[[Case], Sequence[Case]] | None = None,
     ) -> None:
         self.name = name
         self.family = family
@@ -204,6 +205,10 @@ class Operation:
         self.equal = equal if equal is not None else _equal
         self.unit = unit
         self.description = description
+        # More inputs for the check only (invalid ones, other key phases):
+        # wsfast's contenders must get them right too; peers are not held to
+        # them (a baseline such as bytes.decode raises on invalid input).
+        self.variants = variants
         self.contenders: list[Contender] = []
         self.targets: list[Target] = []
         self._cached: tuple[Case, Any] | None = None
@@ -270,6 +275,15 @@ class Operation:
         expected = (
             self._cached[1] if self._cached and self._cached[0] is case else self.reference(case)
         )
+        problem = self._check_one(contender, case, expected)
+        if problem is None and contender.kind == "wsfast" and self.variants is not None:
+            for variant in self.variants(case):
+                problem = self._check_one(contender, variant, self.reference(variant))
+                if problem is not None:
+                    return f"{problem} for {variant.label}"
+        return problem
+
+    def _check_one(self, contender: Contender, case: Case, expected: Any) -> str | None:
         try:
             got = contender.setup(case).run()
         except Exception as exc:  # noqa: BLE001 - a peer raising is reported, not fatal
