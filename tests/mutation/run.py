@@ -36,7 +36,8 @@ from mutants import MUTANTS, Mutant  # noqa: E402
 
 TIMEOUT = 600
 # What a copy of the tree needs: the package (with any built extension), the
-# C sources and build script for C mutants, the tests and the pytest settings.
+# C sources, build script and build/ directory for C mutants (so a rebuild
+# starts from the objects already there), the tests and the pytest settings.
 TREE = ("wsfast", "csrc", "tests", "setup.py", "pyproject.toml", "MANIFEST.in", "README.md",
         "build")
 
