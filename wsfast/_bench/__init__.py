@@ -39,6 +39,9 @@ Rules that keep the comparison honest:
 * Every contender's output is compared with ``reference(case)`` on a fresh
   ``setup(case)`` before it is timed; a wrong answer is reported as
   "incorrect" and never timed (a wrong *wsfast* answer fails the run).
+  ``variants=`` adds inputs that only wsfast's contenders are checked on
+  (invalid UTF-8, other key phases): an answer that is always "valid", or
+  a phase that is ignored, cannot pass the check.
 * ``kind="wsfast"`` rows are ours (the first available one is the row the
   ratios are taken against); ``kind="peer"`` rows are other libraries, which
   ``--check`` compares with; ``kind="baseline"`` rows (``bytes`` copy,
