@@ -9,9 +9,9 @@ A benchmark file is a few lines (see bench_mask.py)::
 
 ``bench_item`` is parametrized here with every (operation, size, contender) of
 that family. ``run_bench`` skips a contender that is not installed, checks the
-output against the reference before timing (a wrong peer is skipped as
-INCORRECT and listed in the JSON; a wrong wsfast fails), then times the call
-with gc frozen. Untimed rows and the machine line go into the
+output against the reference before timing (any wrong contender fails, and is
+listed in the JSON as incorrect; wsfast's are also checked on invalid inputs
+and other key phases), then times the call with gc frozen. Untimed rows and the machine line go into the
 ``--benchmark-json`` file, so ``bench/report.py`` can show them.
 
 Runs:
@@ -75,11 +75,11 @@ def run_bench(benchmark: Any, request: pytest.FixtureRequest) -> Callable[[Item]
         contender = item.contender
         row, call = prepare(item)
         if call is None:
-            if row["status"] == "incorrect" and contender.kind == "wsfast":
-                pytest.fail(f"{contender.name} is incorrect for {item.group}: {row['reason']}")
             untimed.append(row)
-            label = "INCORRECT: " if row["status"] == "incorrect" else ""
-            pytest.skip(label + row["reason"])
+            if row["status"] == "incorrect":
+                # A wrong answer is never a benchmark result, ours or a peer's.
+                pytest.fail(f"{contender.name} is incorrect for {item.group}: {row['reason']}")
+            pytest.skip(row["reason"])
         benchmark.group = item.group
         benchmark.extra_info.update(row)
         rounds, iterations = 1, 1

@@ -185,3 +185,89 @@ def utf8_error_index(data: bytes) -> int | None:
                 return k
         i += 2 + more
     return None
+
+
+# ---- Independent frame parser and permessage-deflate peer -------------------------
+
+
+def parse_frames(wire: bytes) -> list[tuple[bool, int, int, bytes, bool]]:
+    """Split ``wire`` into frames by RFC 6455 §5.2, written apart from wsfast:
+    ``(fin, rsv, opcode, payload unmasked, masked)`` each. The wire must end on
+    a frame boundary."""
+    frames = []
+    pos = 0
+    while pos < len(wire):
+        b0, b1 = wire[pos], wire[pos + 1]
+        n, pos = b1 & 0x7F, pos + 2
+        if n == 126:
+            n, pos = int.from_bytes(wire[pos : pos + 2], "big"), pos + 2
+        elif n == 127:
+            n, pos = int.from_bytes(wire[pos : pos + 8], "big"), pos + 8
+        key = None
+        if b1 & 0x80:
+            key, pos = wire[pos : pos + 4], pos + 4
+        payload = wire[pos : pos + n]
+        assert len(payload) == n, "truncated frame"
+        pos += n
+        frames.append((bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F,
+                       payload if key is None else mask_bytes(payload, key), key is not None))
+    return frames
+
+
+class ZlibPeer:
+    """One endpoint's permessage-deflate (RFC 7692) on plain zlib, independent
+    of wsfast.deflate: messages are compressed with a sync flush and the
+    trailing 00 00 ff ff removed (§7.2.1), inflated with it appended back
+    (§7.2.2); no_context_takeover means a fresh (de)compressor per message."""
+
+    def __init__(self, *, send_bits: int = 15, send_reset: bool = False,
+                 receive_reset: bool = False, level: int = 6) -> None:
+        import zlib
+
+        self._zlib = zlib
+        self.send_bits = max(send_bits, 9)  # zlib cannot deflate with 8 (RFC 7692 §7.1.2.1)
+        self.send_reset, self.receive_reset, self.level = send_reset, receive_reset, level
+        self._compressor = self._inflater = None
+
+    def compress(self, data: bytes) -> bytes:
+        zlib = self._zlib
+        if self._compressor is None or self.send_reset:
+            self._compressor = zlib.compressobj(self.level, zlib.DEFLATED, -self.send_bits)
+        out = self._compressor.compress(data) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
+        assert out.endswith(b"\x00\x00\xff\xff")
+        return out[:-4]
+
+    def decompress(self, payload: bytes) -> bytes:
+        if self._inflater is None or self.receive_reset:
+            self._inflater = self._zlib.decompressobj(-15)
+        return self._inflater.decompress(payload + b"\x00\x00\xff\xff")
+
+    def send(self, opcode: int, data: bytes, *, fragment: int = 0, compress: bool = True,
+             key: bytes | None = None) -> bytes:
+        """A message as frames (``fragment`` payload bytes each, 0: one frame)."""
+        payload = self.compress(data) if compress else data
+        step = fragment or max(len(payload), 1)
+        pieces = [payload[i : i + step] for i in range(0, len(payload), step)] or [b""]
+        return b"".join(
+            build(opcode if i == 0 else CONTINUATION, piece, fin=i == len(pieces) - 1,
+                  rsv=4 if compress and i == 0 else 0, key=key)
+            for i, piece in enumerate(pieces))
+
+    def receive(self, wire: bytes) -> list[tuple[int, bytes]]:
+        """Data and control messages in ``wire`` as ``(opcode, bytes)``, inflated."""
+        out: list[tuple[int, bytes]] = []
+        parts: list[bytes] = []
+        opcode = compressed = None
+        for fin, rsv, op, payload, _ in parse_frames(wire):
+            if op >= 8:
+                out.append((op, payload))
+                continue
+            if op != CONTINUATION:
+                opcode, compressed, parts = op, bool(rsv & 4), []
+            else:
+                assert rsv == 0, "RSV on a continuation frame"
+            parts.append(payload)
+            if fin:
+                data = b"".join(parts)
+                out.append((opcode, self.decompress(data) if compressed else data))
+        return out

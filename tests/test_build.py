@@ -102,4 +102,76 @@ def test_env_flag_rejects_garbage(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unset_env_flag_is_false(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WSFAST_TEST_FLAG", raising=False)
     assert env_flag("WSFAST_TEST_FLAG") is False
-    assert env_flag("WSFAST_NO_EXTENSIONS") in (True, False)
+    monkeypatch.delenv("WSFAST_NO_EXTENSIONS", raising=False)
+    assert env_flag("WSFAST_NO_EXTENSIONS") is False
+    monkeypatch.setenv("WSFAST_NO_EXTENSIONS", "1")
+    assert env_flag("WSFAST_NO_EXTENSIONS") is True
+
+
+# ---- The compiled build has the kernels the CPU can run ---------------------------
+
+
+def cpu_flags() -> set[str] | None:
+    """The CPU's feature flags from the kernel (Linux), apart from wsfast's own detection."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        return None
+    return None
+
+
+@pytest.mark.c_extension
+def test_kernel_set_matches_the_cpu() -> None:
+    # Loud when the SIMD kernels vanished from the build: every test would
+    # still pass on "scalar" alone.
+    import platform
+
+    from wsfast import _c
+
+    kernels = _c._kernels()
+    assert kernels[-1] == "scalar"
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        flags = cpu_flags() or {"sse2"}  # sse2 is the x86-64 baseline
+        expected = [name for name in ("avx2", "ssse3", "sse2") if name in flags]
+        assert "sse2" in expected
+        assert kernels == [*expected, "scalar"], (kernels, sorted(flags & {"avx2", "ssse3", "sse2"}))
+    elif machine in ("aarch64", "arm64"):
+        assert kernels == ["neon", "scalar"]
+    # Unforced, the best level is the one selected, for both families.
+    result = run_python("import wsfast; f = wsfast.features(); print(f['mask'], f['utf8'])",
+                        WSFAST_NO_EXTENSIONS="0", WSFAST_FORCE_KERNEL="")
+    assert result.returncode == 0, result.stderr
+    mask_kernel, utf8_kernel = result.stdout.split()
+    best = kernels[0]
+    assert utf8_kernel == best
+    assert mask_kernel == ("sse2" if best == "ssse3" else best)
+
+
+@pytest.mark.c_extension
+def test_compiled_codec_runs_the_compiled_primitives() -> None:
+    # Every Python primitive raises: the compiled codec must not notice, as it
+    # calls wsfast._c's C-level functions (wsfast/_codec_c.pxd), never _py's.
+    code = """
+import wsfast._py as py
+def python_primitive(*args, **kwargs):
+    raise AssertionError("a wsfast._py primitive was called")
+for name in ("_frame_build", "_frame_header", "_frame_parse", "_frame_unmask", "_new_payload",
+             "_utf8_feed", "_xor", "_Payload", "mask", "mask_inplace", "validate_utf8"):
+    setattr(py, name, python_primitive)
+import wsfast._codec_c as codec
+wire = (codec.Encoder(role="client").text("h\\u00e9llo" * 100, fragment_size=50)
+        + codec.Encoder(role="client").binary(b"x" * 70000) + codec.Encoder(role="client").close(1000, "bye"))
+events = codec.Decoder(role="server").feed(wire)
+assert [e.data for e in events[:2]] == ["h\\u00e9llo" * 100, b"x" * 70000], events
+assert (events[2].code, events[2].reason) == (1000, "bye")
+frames = codec.FrameDecoder(role="server").feed(codec.encode_frame(1, b"hi", mask=True))
+assert [f.payload for f in frames] == [b"hi"]
+print("ok")
+"""
+    result = run_python(code, WSFAST_NO_EXTENSIONS="0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ok"]

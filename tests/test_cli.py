@@ -133,7 +133,7 @@ ROW_KEYS = {
 
 
 def test_bench_quick_json_and_plot(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    # matplotlib is a test dependency: --plot must work, no skip.
     out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
     result = run(
         "bench",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -448,7 +447,3 @@ def test_close_without_status_and_protocol_error() -> None:
             assert (await server.closed()).close_code == 1002
 
     run(scenario)
-
-
-def test_loopback_only() -> None:
-    assert socket.inet_aton(HOST)[0] == 127

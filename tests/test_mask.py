@@ -112,7 +112,9 @@ def test_long_payloads_of_every_buffer_type(backend, make) -> None:
 
 def test_masking_twice_gives_the_original(backend) -> None:
     data = random_bytes(1000, 7)
-    assert backend.mask(backend.mask(data, KEY), KEY) == data
+    masked = backend.mask(data, KEY)
+    assert masked == reference_mask(data, KEY)  # round trip alone passes any key phase
+    assert backend.mask(masked, KEY) == data
 
 
 @pytest.mark.parametrize("start", range(1, 8))
@@ -288,8 +290,7 @@ def test_large_buffers_from_many_threads(backend) -> None:
     for thread in threads:
         thread.join()
     for i in range(8):
-        assert results[i] == backend.mask(backend.mask(results[i], keys[i]), keys[i])
-        assert results[i] == reference_mask(inputs[i], keys[i])
+        assert results[i] == fast_reference_mask(inputs[i], keys[i])
 
 
 # ---- _mask_inplace_keyfirst: aiohttp's websocket_mask(mask, data) order ------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import struct
 
 import pytest
 from codec_util import (
@@ -21,6 +22,7 @@ from codec_util import (
     build,
     bytewise,
     event_tuple,
+    parse_frames,
     random_splits,
     run,
     utf8_error_index,
@@ -178,6 +180,27 @@ def test_close_payload_rules(backend):
     assert ERR_CLOSE_REASON[0] == 1007 and ERR_CLOSE_ONE_BYTE[0] == 1002
 
 
+@pytest.mark.parametrize("reason, rest", [
+    (b"\xc3", b"\xa9"), (b"ok \xe2\x82", b"\xac"), (b"\xf0\x9f\x98", b"\x80"), (b"r" * 119 + b"\xf4\x8f\xbf", b"\xbf"),
+])
+def test_close_reason_ending_in_a_truncated_sequence(backend, reason, rest):
+    # A close frame is a whole reason: a sequence cut at its end is invalid.
+    wire = build(CLOSE, b"\x03\xe8" + reason, key=K)
+    for feed in FEEDS.values():
+        assert run(backend.Decoder(), feed(wire)).error == ERR_CLOSE_REASON
+    completed = build(CLOSE, b"\x03\xe8" + reason + rest, key=K)
+    assert decode(backend, completed).events == [("close", 1000, (reason + rest).decode())]
+
+
+@pytest.mark.parametrize("code", [1004, 1005, 1006, 1015, 999, 1016, 2999, 5000])
+def test_encoder_refuses_reserved_close_codes(backend, code):
+    for role in ("server", "client"):
+        with pytest.raises(ValueError):
+            backend.Encoder(role=role).close(code)
+        with pytest.raises(ValueError):
+            backend.Encoder(role=role).close(code, "reason")
+
+
 @pytest.mark.parametrize("feed", FEEDS)
 def test_nothing_after_close(backend, feed):
     wire = (build(TEXT, b"a", fin=False, key=K) + build(CLOSE, b"\x03\xe8", key=K)
@@ -216,6 +239,97 @@ def test_max_message_size_single_frame(backend):
         decoder.feed(wire[:4])  # the header alone
     assert info.value.code == 1009
     assert decode(backend, wire, max_message_size=None).events == [msg(BINARY, b"x" * 1000)]
+
+
+DECODERS = [("FrameDecoder", "max_frame_size"), ("Decoder", "max_message_size")]
+
+
+def header(opcode: int, length: int, *, fin: bool = True) -> bytes:
+    """An unmasked 64-bit-length header, written out (any length up to 2**63 - 1)."""
+    return struct.pack("!BBQ", (0x80 if fin else 0) | opcode, 127, length)
+
+
+def test_default_limits_are_16_mib(backend):
+    # API: both decoders default to 16 MiB; a message is counted across fragments.
+    limit = 16 * 2**20
+    for cls in ("FrameDecoder", "Decoder"):
+        assert getattr(backend, cls)(role="client").feed(header(BINARY, limit)) == []
+        with pytest.raises(ProtocolError) as info:
+            getattr(backend, cls)(role="client").feed(header(BINARY, limit + 1))
+        assert info.value.code == 1009
+    first = build(BINARY, bytes(limit - 1), fin=False)
+    events = backend.Decoder(role="client").feed(first + build(CONTINUATION, b"x"))
+    assert [event_tuple(e) for e in events] == [msg(BINARY, bytes(limit - 1) + b"x")]
+    decoder = backend.Decoder(role="client")
+    assert decoder.feed(first) == []
+    with pytest.raises(ProtocolError) as info:
+        decoder.feed(build(CONTINUATION, b"xy")[:2])
+    assert info.value.code == 1009
+
+
+def test_max_message_size_zero(backend):
+    # Only empty messages fit; control frames do not count.
+    wire = (build(TEXT, b"", key=K) + build(TEXT, b"", fin=False, key=K) + build(PING, b"p" * 125, key=K)
+            + build(CONTINUATION, b"", key=K) + build(BINARY, b"", key=K))
+    assert decode(backend, wire, max_message_size=0).events == [
+        msg(TEXT, ""), msg(PING, b"p" * 125), msg(TEXT, ""), msg(BINARY, b"")]
+    for bad in (build(BINARY, b"x", key=K), build(TEXT, b"", fin=False, key=K) + build(CONTINUATION, b"x", key=K)):
+        outcome = decode(backend, bad, "bytewise", max_message_size=0)
+        assert outcome.error == ERR_MESSAGE_TOO_BIG
+        assert outcome.error_at == len(bad) - 2  # before the payload byte arrived
+    from wsfast.deflate import PerMessageDeflate
+
+    pmd = PerMessageDeflate()
+    encoder = backend.Encoder(role="client", deflate=pmd)
+    assert decode(backend, encoder.text(""), max_message_size=0, deflate=pmd).events == [msg(TEXT, "")]
+    assert decode(backend, encoder.text("a"), max_message_size=0, deflate=pmd).error == ERR_MESSAGE_TOO_BIG
+    frames = backend.FrameDecoder(max_frame_size=0)
+    assert [f.payload for f in frames.feed(build(BINARY, b"", key=K) + build(PONG, b"", key=K))] == [b"", b""]
+    with pytest.raises(ProtocolError) as info:
+        frames.feed(build(PING, b"x", key=K))
+    assert info.value.code == 1009
+
+
+@pytest.mark.parametrize("cls, option", DECODERS)
+@pytest.mark.parametrize("length", [2**32 - 1, 2**32, 2**32 + 5, 2**40, 2**63 - 1])
+def test_lengths_of_32_bits_and_more_under_a_limit(backend, cls, option, length):
+    for limit in (0, length - 1, 2**32 - 2, None):
+        if limit is None:
+            decoder = getattr(backend, cls)(role="client")  # the default limit
+        else:
+            decoder = getattr(backend, cls)(role="client", **{option: limit})
+        with pytest.raises(ProtocolError) as info:
+            decoder.feed(header(BINARY, length))
+        assert info.value.code == 1009
+
+
+@pytest.mark.parametrize("cls, option, length", [("FrameDecoder", "max_frame_size", 2**32),
+                                                 ("Decoder", "max_message_size", 2**32 + 5)])
+def test_lengths_of_32_bits_and_more_without_a_limit(backend, cls, option, length):
+    # The payload buffer takes a 64-bit length: nothing is truncated to 32 bits
+    # (2**32 would be an empty frame), so what follows is payload, not frames.
+    decoder = getattr(backend, cls)(role="client", **{option: None})
+    assert decoder.feed(header(BINARY, length) + b"abcde" + build(TEXT, b"hi")) == []
+    assert decoder.feed(bytes(65536)) == []
+    assert decoder.feed(build(TEXT, b"hi")) == []
+
+
+@pytest.mark.xfail(strict=True, reason="payload buffers are allocated at the declared length")
+@pytest.mark.parametrize("cls, option", DECODERS)
+def test_no_limit_allocates_with_the_bytes_received(backend, cls, option):
+    # Without a limit, a declared length is not an allocation: memory follows
+    # the bytes that arrived (here at most a few MiB for 1 MiB received).
+    import tracemalloc
+
+    for length in (2**40, 2**62, 2**32 + 5):
+        decoder = getattr(backend, cls)(role="client", **{option: None})
+        tracemalloc.start()
+        try:
+            assert decoder.feed(header(BINARY, length) + bytes(2**20)) == []
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 16 * 2**20, (length, peak)
 
 
 def test_no_events_lost_on_error(backend):
@@ -538,11 +652,53 @@ def test_round_trip(backend, messages, role, seed, max_chunk, decode_text, close
         reason = reason.encode()[:123].decode(errors="ignore")
         wire += encoder.close(code, reason)
         expected.append(("close", code, reason))
+    # The Encoder's wire, read by the independent parser of codec_util.
+    frames = parse_frames(wire)
+    assert all(masked is (role == "client") for *_, masked in frames)
+    assert frames_to_events(frames, decode_text) == expected
+    for (kind, data, fragment_size), count in zip(messages, frame_counts(frames)):
+        size = len(data.encode() if kind == "text" else data)
+        assert count == (max(1, -(-size // fragment_size)) if fragment_size else 1)
+    # The Decoder, fed frames written by the independent builder.
+    key = DEFAULT_KEY if role == "client" else None
+    wire = b"".join(build(op, payload, fin=fin, rsv=rsv, key=key)
+                    for fin, rsv, op, payload, _ in frames)
     peer = "server" if role == "client" else "client"
     chunks = random_splits(wire, seed, max_chunk) if max_chunk > 1 else bytewise(wire)
     outcome = run(backend.Decoder(role=peer, max_message_size=None, decode_text=decode_text), chunks)
     assert outcome.error is None
     assert outcome.events == expected
+
+
+def frames_to_events(frames, decode_text=True):
+    """Messages from parsed frames (RFC 6455 §5.4), without wsfast."""
+    out, parts, opcode = [], [], None
+    for fin, rsv, op, payload, _ in frames:
+        assert rsv == 0
+        if op == CLOSE:
+            code = int.from_bytes(payload[:2], "big") if payload else None
+            out.append(("close", code, payload[2:].decode()))
+            continue
+        if op in (PING, PONG):
+            out.append(msg(op, payload))
+            continue
+        if op != CONTINUATION:
+            opcode, parts = op, []
+        parts.append(payload)
+        if fin:
+            data = b"".join(parts)
+            out.append(msg(opcode, data.decode() if opcode == TEXT and decode_text else data))
+    return out
+
+
+def frame_counts(frames):
+    """Frames per control or data message, in order."""
+    counts = []
+    for fin, _, op, _, _ in frames:
+        if op != CONTINUATION:
+            counts.append(0)
+        counts[-1] += 1
+    return counts
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

@@ -476,8 +476,10 @@ def test_buffer_types(backend: Any) -> None:
             assert validator.error_offset == (None if valid else 5)
             assert backend.Utf8Validator().validate(view)[0] is valid
     # Items wider than a byte count as their bytes.
-    wide = array.array("H", [0xA9C3, 0x4141])
-    assert backend.validate_utf8(wide) is backend.validate_utf8(wide.tobytes())
+    for items in ([0xA9C3, 0x4141], [0xA9C3, 0x41C3], [0xFFFF, 0x4141]):
+        wide = array.array("H", items)
+        raw = wide.tobytes()
+        assert backend.validate_utf8(wide) is (utf8_error_index(raw) is None), raw
 
 
 @pytest.mark.parametrize("bad", ["text", 42, None, [0x41], object()], ids=["str", "int", "None", "list", "object"])

@@ -4,8 +4,11 @@ For each library, its test modules that cover the code wsfast patches run
 twice under pytest, in a subprocess each: as shipped (the baseline) and with
 ``wsfast.integrations.install(name)`` done by the ``wsfast_peer`` plugin before
 any test module is imported. The run fails when the patched run has fewer
-passes than the baseline, or a failure the baseline does not have, or ran no
-test at all. (Comparing with the baseline keeps a failure that has nothing to
+passes than the baseline, or a failure the baseline does not have, or passed
+no test at all (everything skipped or errored), or when pytest's exit status
+says the run itself broke (interrupted, internal error, usage error, nothing
+collected; the plugin reports an undone patch as an internal error), or says
+tests failed where the report shows none. (Comparing with the baseline keeps a failure that has nothing to
 do with wsfast, e.g. a test that needs a network, from being blamed on it.)
 
 Sources of the tests:
@@ -168,9 +171,15 @@ def sysconfig_path(name: str, venv: Path) -> str:
     return sysconfig.get_path(name, vars={"base": str(venv), "platbase": str(venv)})
 
 
+@dataclasses.dataclass
+class Run:
+    returncode: int
+    outcomes: dict[str, str]  # test id -> passed, failed or skipped
+
+
 def run_pytest(suite: Suite, python: str, workdir: Path, selection: list[str], patched: bool,
-               report: Path) -> dict[str, str]:
-    """Run the suite; return test id -> outcome (passed, failed, skipped)."""
+               report: Path) -> Run:
+    """Run the suite; its exit status and each test's outcome."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
     env.pop("WSFAST_PEER_INSTALL", None)
@@ -180,10 +189,10 @@ def run_pytest(suite: Suite, python: str, workdir: Path, selection: list[str], p
     command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                "-p", "wsfast_peer", f"--junitxml={report}", "--rootdir", str(workdir),
                *suite.extra_args, *selection]
-    subprocess.run(command, cwd=workdir, env=env, check=False,
-                   stdout=sys.stdout, stderr=sys.stderr, timeout=900)
+    returncode = subprocess.run(command, cwd=workdir, env=env, check=False,
+                                stdout=sys.stdout, stderr=sys.stderr, timeout=900).returncode
     if not report.exists():
-        return {}
+        return Run(returncode, {})
     outcomes = {}
     for case in ET.parse(report).getroot().iter("testcase"):
         test_id = f"{case.get('classname')}::{case.get('name')}"
@@ -194,7 +203,23 @@ def run_pytest(suite: Suite, python: str, workdir: Path, selection: list[str], p
             outcomes[test_id] = "skipped"
         else:
             outcomes[test_id] = "passed"
-    return outcomes
+    return Run(returncode, outcomes)
+
+
+def run_problems(name: str, label: str, run: Run) -> list[str]:
+    """What makes a run meaningless, whatever the other run did."""
+    problems = []
+    # pytest: 0 all passed, 1 some failed; anything else is a broken run.
+    if run.returncode not in (0, 1):
+        problems.append(f"{name}: pytest {label} exited with status {run.returncode}")
+    elif run.returncode == 1 and not count(run.outcomes, "failed"):
+        problems.append(f"{name}: pytest {label} reported failures its report does not show")
+    elif run.returncode == 0 and count(run.outcomes, "failed"):
+        problems.append(f"{name}: pytest {label} exited 0 with failures in its report")
+    if not count(run.outcomes, "passed"):
+        problems.append(f"{name}: no test passed {label} "
+                        f"({len(run.outcomes)} ran, all skipped or failed)")
+    return problems
 
 
 def count(outcomes: dict[str, str], kind: str) -> int:
@@ -218,8 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== {version}: its own tests", flush=True)
         workdir, selection = prepare(suite, cache)
         python = interpreter(suite, cache)
-        baseline = run_pytest(suite, python, workdir, selection, False, cache / f"{name}-base.xml")
-        patched = run_pytest(suite, python, workdir, selection, True, cache / f"{name}-wsfast.xml")
+        base_run = run_pytest(suite, python, workdir, selection, False, cache / f"{name}-base.xml")
+        patched_run = run_pytest(suite, python, workdir, selection, True,
+                                 cache / f"{name}-wsfast.xml")
+        problems += run_problems(name, "as shipped", base_run)
+        problems += run_problems(name, "with wsfast", patched_run)
+        baseline, patched = base_run.outcomes, patched_run.outcomes
         new_failures = sorted(t for t, o in patched.items()
                               if o == "failed" and baseline.get(t) != "failed")
         line = (f"peer suite {version}: with wsfast {count(patched, 'passed')} passed, "
@@ -227,8 +256,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"(as shipped: {count(baseline, 'passed')} passed, "
                 f"{count(baseline, 'failed')} failed, {count(baseline, 'skipped')} skipped)")
         summary.append(line)
-        if not patched:
-            problems.append(f"{name}: no test ran")
         expected_misses = sum(1 for t in new_failures if t in EXPECTED_DIFFERENCES)
         if count(patched, "passed") + expected_misses < count(baseline, "passed"):
             problems.append(f"{name}: fewer passes with wsfast")

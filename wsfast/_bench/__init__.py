@@ -39,6 +39,9 @@ Rules that keep the comparison honest:
 * Every contender's output is compared with ``reference(case)`` on a fresh
   ``setup(case)`` before it is timed; a wrong answer is reported as
   "incorrect" and never timed (a wrong *wsfast* answer fails the run).
+  ``variants=`` adds inputs that only wsfast's contenders are checked on
+  (invalid UTF-8, other key phases): an answer that is always "valid", or
+  a phase that is ignored, cannot pass the check.
 * ``kind="wsfast"`` rows are ours (the first available one is the row the
   ratios are taken against); ``kind="peer"`` rows are other libraries, which
   ``--check`` compares with; ``kind="baseline"`` rows (``bytes`` copy,
@@ -178,6 +181,7 @@ class Operation:
         unit: str = "B",
         batch: dict[int, int] | None = None,
         description: str = "",
+        variants: Callable[[Case], Sequence[Case]] | None = None,
     ) -> None:
         self.name = name
         self.family = family
@@ -189,6 +193,10 @@ class Operation:
         self.unit = unit  # what one call handles `batch[size]` of: "frame", "message"
         self.batch = dict(batch or {})
         self.description = description
+        # More inputs for the check only (invalid ones, other key phases):
+        # wsfast's contenders must get them right too; peers are not held to
+        # them (a baseline such as bytes.decode raises on invalid input).
+        self.variants = variants
         self.contenders: list[Contender] = []
         self._cached: tuple[Case, Any] | None = None
         _REGISTERED.setdefault(family, []).append(self)
@@ -241,6 +249,15 @@ class Operation:
         expected = (
             self._cached[1] if self._cached and self._cached[0] is case else self.reference(case)
         )
+        problem = self._check_one(contender, case, expected)
+        if problem is None and contender.kind == "wsfast" and self.variants is not None:
+            for variant in self.variants(case):
+                problem = self._check_one(contender, variant, self.reference(variant))
+                if problem is not None:
+                    return f"{problem} for {variant.label}"
+        return problem
+
+    def _check_one(self, contender: Contender, case: Case, expected: Any) -> str | None:
         try:
             got = contender.setup(case).run()
         except Exception as exc:  # noqa: BLE001 - a peer raising is reported, not fatal

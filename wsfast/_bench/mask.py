@@ -30,7 +30,8 @@ def reference(case: Case) -> bytes:
     n = len(data)
     if not n:
         return b""
-    key = (case.key * (n // 4 + 1))[:n]
+    offset = getattr(case, "offset", 0)  # the key phase of the first byte
+    key = ((case.key[offset:] + case.key[:offset]) * (n // 4 + 1))[:n]
     return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
@@ -43,6 +44,13 @@ MASK = Operation(
     reference=reference,
     description="mask(data, key) -> new buffer",
 )
+def _phases(case: Case) -> list[Case]:
+    """The payload (cut to at most 4 KiB) at key phases 1-3, for the check."""
+    data = case.data[: 4 * 2**10 + 3]
+    return [Case(case.size, data=data, key=case.key, offset=offset, label=f"offset {offset}")
+            for offset in (1, 2, 3)]
+
+
 MASK_INPLACE = Operation(
     "mask_inplace",
     family="mask",
@@ -51,6 +59,7 @@ MASK_INPLACE = Operation(
     make_case=make_case,
     reference=reference,
     description="XOR a bytearray in place",
+    variants=_phases,
 )
 
 
@@ -79,7 +88,9 @@ for _backend, _label in (("_c", "wsfast (c)"), ("_py", "wsfast (py)")):
 
         def setup(case: Case) -> Call:
             buffer = bytearray(case.data)
-            return Call(mask_inplace, (buffer, case.key), output=lambda _: buffer)
+            offset = getattr(case, "offset", 0)
+            args = (buffer, case.key, offset) if offset else (buffer, case.key)
+            return Call(mask_inplace, args, output=lambda _: buffer)
 
         return setup
 

@@ -66,8 +66,35 @@ def corpus(name: str, size: int) -> bytes:
 
 
 def _reference(case: Case) -> bool:
-    # Every corpus is valid; each contender must say so before it is timed.
+    # CPython's strict decoder: independent of the validators under test.
+    try:
+        case.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
     return True
+
+
+# Invalid at a byte (not only unfinished at the end, which a streaming
+# validator's feed() still accepts): a stray byte, a surrogate, an overlong
+# form, a code point above U+10FFFF; and a valid 4-byte sequence.
+_SPLICES = (b"\xff", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xf0\x9f\x98\x80")
+
+
+def _variants(case: Case) -> list[Case]:
+    """The corpus with each splice at its start, middle and end (for the check)."""
+    data: bytes = case.data
+    cuts = sorted({0, _boundary(data, len(data) // 2), len(data)})
+    return [
+        Case(case.size, data=data[:cut] + splice + data[cut:], label=f"{splice!r} at {cut}")
+        for splice in _SPLICES
+        for cut in cuts
+    ]
+
+
+def _boundary(data: bytes, index: int) -> int:
+    while 0 < index < len(data) and data[index] & 0xC0 == 0x80:
+        index -= 1
+    return index
 
 
 def _operation(name: str) -> Operation:
@@ -82,6 +109,7 @@ def _operation(name: str) -> Operation:
         make_case=make_case,
         reference=_reference,
         description=f"validate {name} text",
+        variants=_variants,
     )
 
 
