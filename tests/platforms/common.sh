@@ -55,11 +55,14 @@ libreadline-dev libexpat1-dev libmpdec-dev pkg-config"
 in_sid() {
     chroot "$SID_ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 DEBIAN_FRONTEND=noninteractive "$@"
+        PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 DEBIAN_FRONTEND=noninteractive \
+        PIP_CERT=/etc/wsfast-host-ca.crt SSL_CERT_FILE=/etc/wsfast-host-ca.crt "$@"
 }
 
-# /proc and /dev inside the chroot, for as long as the calling script runs.
+# /proc and /dev inside the chroot, for as long as the calling script runs;
+# the host's CA certificates (pip inside trusts what the host trusts).
 mount_sid() {
+    cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$SID_ROOT/etc/wsfast-host-ca.crt"
     mountpoint -q "$SID_ROOT/proc" || mount -t proc proc "$SID_ROOT/proc"
     mountpoint -q "$SID_ROOT/dev" || mount --bind /dev "$SID_ROOT/dev"
     trap 'umount_sid' EXIT
