@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPython 3.13, 3.14 and 3.15 from Debian sid, in a chroot (cached): on each,
-# wsfast is installed with WSFAST_REQUIRE_EXTENSIONS=1 (pip install ".[test]",
-# peers included) and the tests run on the Python backend and on the compiled
+# wsfast is installed with WSFAST_REQUIRE_EXTENSIONS=1 (and the test extra,
+# peers included, for the whole suite) and the tests run on the Python backend and on the compiled
 # backend's best kernel (tests/platforms/best_kernel.py deselects the others).
 #   tests/platforms/pythons.sh                 the subset: mask, UTF-8 and frame tests
 #   WSFAST_PLATFORM_FULL=1 ...                 the whole suite (but test_browser.py:
@@ -20,21 +20,24 @@ git -C "$PLATFORM_ROOT" archive HEAD | tar -x -C "$SID_ROOT$SRC"
 if [ -n "$(git -C "$PLATFORM_ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
     git -C "$PLATFORM_ROOT" diff HEAD | (cd "$SID_ROOT$SRC" && patch -s -p1)
 fi
+# The subset needs only the test runner; the whole suite needs the peers too.
 if [ "$FULL" = 1 ]; then
     TESTS="tests --ignore=tests/test_browser.py"
+    TEST_DEPS="'.[test]'"
 else
     TESTS="tests/test_mask.py tests/test_utf8.py tests/test_frames.py"
+    TEST_DEPS="pytest pytest-xdist hypothesis"
 fi
 
 for version in $VERSIONS; do
     venv=/opt/wsfast-venvs/$version
-    log "CPython $version: pip install \".[test]\" (WSFAST_REQUIRE_EXTENSIONS=1)"
+    log "CPython $version: pip install . (WSFAST_REQUIRE_EXTENSIONS=1) and $TEST_DEPS"
     in_sid bash -euc "
         [ -x $venv/bin/python ] || python$version -m venv $venv
         cd $SRC
         WSFAST_REQUIRE_EXTENSIONS=1 nice -n 15 $venv/bin/python -m pip install -q --force-reinstall \
             --no-deps . > /tmp/wsfast-build-$version.log 2>&1 \
-            && WSFAST_REQUIRE_EXTENSIONS=1 nice -n 15 $venv/bin/python -m pip install -q '.[test]' \
+            && WSFAST_REQUIRE_EXTENSIONS=1 nice -n 15 $venv/bin/python -m pip install -q $TEST_DEPS \
             >> /tmp/wsfast-build-$version.log 2>&1 \
             || { tail -40 /tmp/wsfast-build-$version.log; exit 1; }
         cd /tmp && $venv/bin/python -P -m wsfast info | head -6
