@@ -314,7 +314,6 @@ def test_lengths_of_32_bits_and_more_without_a_limit(backend, cls, option, lengt
     assert decoder.feed(build(TEXT, b"hi")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="payload buffers are allocated at the declared length")
 @pytest.mark.parametrize("cls, option", DECODERS)
 def test_no_limit_allocates_with_the_bytes_received(backend, cls, option):
     # Without a limit, a declared length is not an allocation: memory follows
