@@ -106,6 +106,9 @@ def valgrind() -> str:
     return path
 
 
+ADDR_NO_RANDOMIZE = 0x0040000  # linux/personality.h
+
+
 def _fixed_addresses() -> None:
     """In the child before exec: turn off address-space randomisation, where allowed.
 
@@ -119,9 +122,6 @@ def _fixed_addresses() -> None:
         libc.personality(ADDR_NO_RANDOMIZE)
     except (OSError, AttributeError):
         pass
-
-
-ADDR_NO_RANDOMIZE = 0x0040000  # linux/personality.h
 
 
 def valgrind_version(path: str) -> str:
@@ -160,22 +160,25 @@ def run(
             spec_path,
         ]  # fmt: skip
         env = dict(os.environ, **ENV)
-        with subprocess.Popen(
-            command,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            preexec_fn=_fixed_addresses,
-        ) as process:
-            assert process.stdout is not None and process.stderr is not None
-            for line in process.stdout:
-                if line.startswith(PROGRESS) and progress is not None and items:
-                    done = int(line.split()[1])
-                    progress(done, len(items), items[min(done, len(items) - 1)])
-            errors = process.stderr.read()
+        # stderr to a file: a pipe that nobody reads while stdout is read could fill up.
+        with open(os.path.join(tmp, "stderr"), "w+", encoding="utf-8") as errors:
+            with subprocess.Popen(
+                command,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                preexec_fn=_fixed_addresses,
+            ) as process:
+                assert process.stdout is not None
+                for line in process.stdout:
+                    if line.startswith(PROGRESS) and progress is not None and items:
+                        done = int(line.split()[1])
+                        progress(done, len(items), items[min(done, len(items) - 1)])
+            errors.seek(0)
+            messages = errors.read()
         if process.returncode != 0 or not os.path.exists(result_path):
-            tail = "\n".join(errors.strip().splitlines()[-15:])
+            tail = "\n".join(messages.strip().splitlines()[-15:])
             raise CountsFailed(
                 f"the callgrind run failed (exit status {process.returncode}):\n{tail}"
             )
