@@ -295,6 +295,19 @@ def test_compare_refuses_other_setup(tmp_path: Path, difference: dict[str, Any],
     assert named in result.stderr
 
 
+def test_compare_zlib_matters_to_deflate_rows_only(tmp_path: Path) -> None:
+    other_zlib = {"kernels": {"mask": "avx2", "utf8": "avx2", "zlib": "zlib-ng"}}
+    current = save(tmp_path / "a.json", counts_result())
+    baseline = save(tmp_path / "b.json", counts_result(**other_zlib))
+    assert run("bench", "--load", current, "--compare", baseline).returncode == 0
+    deflate = [dict(r, family="deflate") for r in counts_rows()]
+    current = save(tmp_path / "c.json", counts_result(deflate))
+    baseline = save(tmp_path / "d.json", counts_result(deflate, **other_zlib))
+    result = run("bench", "--load", current, "--compare", baseline)
+    assert result.returncode == 2
+    assert "kernels: baseline mask=avx2, utf8=avx2, zlib=zlib-ng" in result.stderr
+
+
 def test_compare_notes_other_cpu(tmp_path: Path) -> None:
     current = save(tmp_path / "a.json", counts_result())
     baseline = save(tmp_path / "b.json", counts_result(cpu="Other CPU"))
