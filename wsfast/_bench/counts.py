@@ -69,7 +69,12 @@ MIN_WARMUP, MAX_WARMUP = 3, 200
 # ``machine``): the interpreter build and wsfast's backend and kernels.
 FINGERPRINT = ("arch", "python_version", "backend", "kernels")
 
-ENV = {"PYTHONHASHSEED": "0"}
+# glibc serves every block of 4 KiB or more with its own mmap: otherwise the
+# path a 4 KiB allocation takes (top of the heap, or a free list) depends on
+# the heap's history, and moved a 4 KiB row by ~190 instructions (13 %)
+# between two installs of the same code. It also puts those buffers at one
+# fixed alignment. Smaller blocks come from pymalloc or the heap, as usual.
+ENV = {"PYTHONHASHSEED": "0", "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=4096"}
 PROGRESS = "wsfast-counts-progress"
 
 
