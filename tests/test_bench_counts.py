@@ -186,7 +186,8 @@ def test_compare_threshold_for_counts(tmp_path: Path) -> None:
     assert run("bench", "--load", current, "--compare", within).returncode == 0
     beyond = save(tmp_path / "c.json", scaled(counts_result(), 1 / 1.03))
     assert run("bench", "--load", current, "--compare", beyond).returncode == 1
-    assert run("bench", "--load", current, "--compare", beyond, "--max-regression", "5").returncode == 0
+    wider = run("bench", "--load", current, "--compare", beyond, "--max-regression", "5")
+    assert wider.returncode == 0
 
 
 def test_compare_peers_never_fail(tmp_path: Path) -> None:
@@ -281,12 +282,14 @@ def test_compare_metric_mismatch(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "difference, named",
     [
-        ({"kernels": {"mask": "sse2", "utf8": "avx2", "zlib": "zlib"}}, "kernels: baseline mask=sse2"),
+        ({"kernels": {"mask": "sse2", "utf8": "avx2"}}, "kernels: baseline mask=sse2"),
         ({"backend": "python"}, "backend: baseline python, this run c"),
         ({"python_version": "3.12.1 (main) [GCC 12.2.0]"}, "python_version: baseline 3.12.1"),
     ],
 )
-def test_compare_refuses_other_setup(tmp_path: Path, difference: dict[str, Any], named: str) -> None:
+def test_compare_refuses_other_setup(
+    tmp_path: Path, difference: dict[str, Any], named: str
+) -> None:
     current = save(tmp_path / "a.json", counts_result())
     baseline = save(tmp_path / "b.json", counts_result(**difference))
     result = run("bench", "--load", current, "--compare", baseline)
