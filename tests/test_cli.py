@@ -129,6 +129,7 @@ def test_info_rejects_arguments() -> None:
 ROW_KEYS = {
     "operation", "family", "size", "group", "contender", "kind", "primary", "library",
     "version", "status", "reason", "seconds", "nbytes", "bytes_per_second", "x_vs_wsfast",
+    "case", "instructions",
 }  # fmt: skip
 
 

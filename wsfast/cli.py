@@ -1,8 +1,9 @@
 """The ``wsfast`` command line: ``info``, ``bench`` and ``decode``.
 
-Exit status: 0 success; 1 unreadable input, a failed ``bench --check`` or an
-incorrect wsfast result; 2 bad usage or, for ``decode``, a protocol error in
-the capture.
+Exit status: 0 success; 1 unreadable input, a failed ``bench --check`` or
+``bench --compare``, or an incorrect wsfast result; 2 bad usage (including a
+``--compare`` baseline that cannot be compared, and ``--counts`` without
+valgrind) or, for ``decode``, a protocol error in the capture.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ DEFAULT_TOLERANCE = 0.15
 
 
 class CliError(Exception):
-    """A user-facing failure: printed as one line, exit status 1."""
+    """A user-facing failure: printed as one line, exit status ``status`` (default 1)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.run(args)
     except CliError as exc:
         print(f"{PROG} {args.command}: {exc}", file=sys.stderr)
-        return 1
+        return exc.status
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -97,6 +102,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--load",
         metavar="PATH",
         help="report a result saved with --json instead of running the benchmarks",
+    )
+    bench.add_argument(
+        "--counts",
+        action="store_true",
+        help="count instructions per call under valgrind's callgrind instead of timing "
+        "(sizes up to 64 KiB; the same in every run, whatever the machine's load)",
+    )
+    bench.add_argument(
+        "--compare",
+        metavar="BASELINE",
+        help="compare with a result saved with --json (wall time or counts, whichever it "
+        "holds); exit 1 if a wsfast row grew by more than --max-regression",
+    )
+    bench.add_argument(
+        "--max-regression",
+        type=_percent,
+        default=None,
+        metavar="PCT",
+        help="with --compare, the growth allowed per wsfast row "
+        "(default 2%% for counts, 25%% for wall time)",
     )
     bench.set_defaults(command="bench", run=cmd_bench)
 
@@ -200,35 +225,51 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from wsfast._bench import FAMILIES, family_errors, items, operations, report, timer
+    from wsfast._bench import FAMILIES, counts, family_errors, items, operations, report, timer
 
-    if args.plot:
-        _require_matplotlib()
+    baseline = _baseline(args)
+    rows: list[dict[str, Any]]
     if args.load:
         data = _read_json(args.load)
-        rows, info = data.get("rows"), data.get("machine") or {}
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        loaded, info = data.get("rows"), data.get("machine") or {}
+        if not isinstance(loaded, list) or not all(isinstance(r, dict) for r in loaded):
             raise CliError(f"{args.load}: not a result written by `wsfast bench --json`")
+        rows = loaded
+        measured = data.get("metric") or report.metric(rows)
     else:
+        measured = "instructions" if args.counts else "seconds"
+    if measured == "instructions" and (args.check or args.plot):
+        raise CliError(
+            "--check and --plot are about wall time; compare counts with --compare", status=2
+        )
+    if args.plot:
+        _require_matplotlib()
+    if not args.load:
         families, names = _selection(args.only, FAMILIES, [op.name for op in operations()])
         todo = [
             item
             for item in items(families, quick=args.quick)
             if not names or item.operation.name in names
         ]
+        if args.counts:
+            todo = counts.selected(todo)
         if not todo:
             raise CliError("nothing to run: " + _missing_families(family_errors()))
-        info = report.machine()
-        rows = timer.run(todo, quick=args.quick, progress=_progress(sys.stderr))
+        if args.counts:
+            rows, info = _count(todo)
+        else:
+            info = report.machine()
+            rows = timer.run(todo, quick=args.quick, progress=_progress(sys.stderr))
         missing = {f: r for f, r in family_errors().items() if f in families}
         if missing and not args.only:
             print(f"Not registered yet: {_missing_families(missing)}\n")
     try:
-        print(report.format_tables(rows, info), end="")
-    except (KeyError, TypeError) as exc:
+        tables = counts.format_tables if measured == "instructions" else report.format_tables
+        print(tables(rows, info), end="")
+    except (KeyError, TypeError, ValueError) as exc:
         raise CliError(f"malformed result rows ({type(exc).__name__}: {exc})") from None
     if args.json:
-        _write(args.json, lambda: _dump_json(args.json, report.to_json(rows, info)))
+        _write(args.json, lambda: _dump_json(args.json, report.to_json(rows, info, measured)))
         print(f"\nWrote {args.json}")
     if args.plot:
         try:
@@ -236,18 +277,111 @@ def cmd_bench(args: argparse.Namespace) -> int:
         except RuntimeError as exc:
             raise CliError(str(exc)) from None
         print(f"Wrote {args.plot}")
+    status = 0
     wrong = report.incorrect_wsfast(rows)
     failures = report.check_failures(rows, args.tolerance) if args.check else wrong
     if failures:
         title = "--check failed" if args.check else "wsfast gave wrong results"
         print(f"\n{title}:", *(f"  {line}" for line in failures), sep="\n")
-        return 1
-    if args.check:
+        status = 1
+    elif args.check:
         print(
             f"\n--check passed: in no row is an installed peer more than "
             f"{args.tolerance * 100:g} % faster than wsfast."
         )
-    return 0
+    if baseline is not None:
+        status = max(status, _compare(args, baseline, measured, rows, info))
+    return status
+
+
+def _count(todo: list[Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``--counts``: rows and machine info from one callgrind run."""
+    from wsfast._bench import counts
+
+    try:
+        return counts.run(todo, progress=_progress(sys.stderr))
+    except counts.CountsUnavailable as exc:
+        raise CliError(str(exc), status=2) from None
+    except counts.CountsFailed as exc:
+        raise CliError(str(exc)) from None
+
+
+def _baseline(args: argparse.Namespace) -> Any:
+    """The ``--compare`` baseline (checked before anything runs), or None.
+
+    A baseline of counts turns on ``--counts``: the run measures what the
+    baseline holds.
+    """
+    from wsfast._bench import compare
+
+    if args.compare is None:
+        if args.max_regression is not None:
+            raise CliError("--max-regression needs --compare", status=2)
+        return None
+    try:
+        baseline = compare.load(_read_json(args.compare))
+    except CliError as exc:
+        raise CliError(str(exc), status=2) from None
+    except compare.BadResult as exc:
+        raise CliError(f"{args.compare}: {exc}", status=2) from None
+    if args.load is None:
+        if baseline.metric == "instructions" and not args.counts:
+            print(f"{args.compare} holds instruction counts: counting them (--counts).\n")
+            args.counts = True
+        elif baseline.metric == "seconds" and args.counts:
+            raise CliError(
+                f"{args.compare} holds wall times, not instruction counts: "
+                "compare it with a run without --counts",
+                status=2,
+            )
+    return baseline
+
+
+def _compare(
+    args: argparse.Namespace,
+    baseline: Any,
+    measured: str,
+    rows: list[dict[str, Any]],
+    info: dict[str, Any],
+) -> int:
+    """Print the ``--compare`` table and verdict; the exit status (0 or 1)."""
+    from wsfast._bench import compare
+
+    path = args.compare
+    if baseline.metric != measured:
+        raise CliError(
+            f"{path} holds {compare.describe(baseline.metric)}, this result "
+            f"{compare.describe(measured)}: compare like with like",
+            status=2,
+        )
+    try:
+        current = compare.load({"schema": 2, "metric": measured, "rows": rows, "machine": info})
+    except compare.BadResult as exc:
+        raise CliError(f"malformed result rows ({exc})") from None
+    blocking, notes = compare.machine_differences(baseline, current)
+    if blocking:
+        raise CliError(
+            f"{path} was counted on another setup, so its counts are not comparable "
+            "with this run's (make the baseline where the comparison runs):\n  "
+            + "\n  ".join(blocking),
+            status=2,
+        )
+    limit = args.max_regression
+    if limit is None:
+        limit = compare.DEFAULT_MAX_REGRESSION[measured]
+    result = compare.compare(baseline, current, limit)
+    if result.compared == 0:
+        raise CliError(
+            f"no wsfast row of this run was measured in {path} "
+            "(made with other --only or --quick options?)",
+            status=2,
+        )
+    print(f"\n## Compared with {path} ({compare.describe(measured)})\n")
+    print(*result.lines, sep="\n")
+    if notes:
+        print("\nNote: the baseline comes from a different machine:", *notes, sep="\n  ")
+    print("", *compare.summary(result, path), sep="\n")
+    return 1 if result.failures else 0
 
 
 def _selection(

@@ -25,7 +25,7 @@ from . import FAMILIES, dist_version, format_size, operations
 
 ROW_KEYS = (
     "operation", "family", "size", "group", "contender", "kind", "primary",
-    "library", "version", "status", "reason", "seconds", "nbytes",
+    "library", "version", "status", "reason", "seconds", "nbytes", "instructions",
 )  # fmt: skip
 
 
@@ -132,10 +132,16 @@ def primary_row(group: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
+def metric(rows: Iterable[dict[str, Any]]) -> str:
+    """ "instructions" for rows of ``wsfast bench --counts``, else "seconds"."""
+    return "instructions" if any(r.get("instructions") is not None for r in rows) else "seconds"
+
+
 def ratio(row: dict[str, Any], reference: dict[str, Any] | None) -> float | None:
     if reference is None or row["status"] != "ok":
         return None
-    return float(row["seconds"]) / float(reference["seconds"])
+    key = metric([row])
+    return float(row[key]) / float(reference[key])
 
 
 def format_group(group: Sequence[dict[str, Any]]) -> list[str]:
@@ -397,12 +403,21 @@ def check_failures(rows: Sequence[dict[str, Any]], tolerance: float = 0.0) -> li
 
 # --- JSON -----------------------------------------------------------------------
 
+SCHEMA = 2  # 2: rows carry "case" and "instructions"; a top-level "metric"
 
-def to_json(rows: Sequence[dict[str, Any]], info: dict[str, Any]) -> dict[str, Any]:
-    """The machine-readable result of ``wsfast bench --json``."""
+
+def to_json(
+    rows: Sequence[dict[str, Any]], info: dict[str, Any], measured: str | None = None
+) -> dict[str, Any]:
+    """The machine-readable result of ``wsfast bench --json`` (docs/benchmark-json.md).
+
+    ``measured``: "seconds" or "instructions" (default: what the rows hold).
+    """
+    measured = measured or metric(rows)
     clean = []
     for row in rows:
-        item = {k: row.get(k) for k in ROW_KEYS}
+        item = {"family": row.get("family"), "case": row.get("group")}
+        item.update((k, row.get(k)) for k in ROW_KEYS)
         item["bytes_per_second"] = (
             row["nbytes"] / row["seconds"] if row["status"] == "ok" and row["seconds"] else None
         )
@@ -413,7 +428,8 @@ def to_json(rows: Sequence[dict[str, Any]], info: dict[str, Any]) -> dict[str, A
         for item in group:
             item["x_vs_wsfast"] = ratio(item, reference)
     return {
-        "schema": 1,
+        "schema": SCHEMA,
+        "metric": measured,
         "machine": info,
         "versions": versions(rows),
         "rows": clean,
