@@ -98,7 +98,7 @@ def scaled(data: dict[str, Any], factor: float, who: str = "wsfast") -> dict[str
 def test_counts_json_schema() -> None:
     data = counts_result()
     assert data["schema"] == 2 and data["metric"] == "instructions"
-    assert data["targets"] == []
+    assert "targets" not in data  # development goals live in bench/, not in results
     for row in data["rows"]:
         assert {"family", "case", "contender", "instructions"} <= set(row)
         assert row["case"] == row["group"]

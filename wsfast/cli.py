@@ -256,7 +256,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if not todo:
             raise CliError("nothing to run: " + _missing_families(family_errors()))
         if args.counts:
-            rows, info = _count(todo)
+            rows, info = _count_instructions(todo)
         else:
             info = report.machine()
             rows = timer.run(todo, quick=args.quick, progress=_progress(sys.stderr))
@@ -294,7 +294,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return status
 
 
-def _count(todo: list[Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _count_instructions(todo: list[Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """``--counts``: rows and machine info from one callgrind run."""
     from wsfast._bench import counts
 
