@@ -1,0 +1,139 @@
+"""wsfast.integrations patches on the servers' receive and send paths.
+
+Differential, as in test_integrations.py: each library is driven with the same
+input as shipped and with wsfast installed, and what it delivers, returns and
+raises must be the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from test_integrations import chunked, differential, frame, frame_stream, text
+
+from wsfast import integrations
+
+SEED = 20261203
+
+
+@pytest.fixture(autouse=True)
+def _clean() -> Iterator[None]:
+    integrations.uninstall()
+    yield
+    integrations.uninstall()
+
+
+# ---- aiohttp: the reader behind web_ws (server) and client (client) ----------------
+
+
+class Protocol:
+    """What aiohttp's queue asks of the connection: flow control, recorded."""
+
+    def __init__(self, log: list[Any]) -> None:
+        self._reading_paused = False
+        self.log = log
+
+    def pause_reading(self) -> None:
+        self._reading_paused = True
+        self.log.append("pause")
+
+    def resume_reading(self) -> None:
+        self._reading_paused = False
+        self.log.append("resume")
+
+
+def run_aiohttp_reader(chunks: list[bytes], *, server: bool, max_msg_size: int,
+                       decode_text: bool, limit: int) -> list[Any]:
+    """Feed ``chunks`` to the reader that ``web_ws`` (or ``client``) constructs,
+    draining its queue after each; log every message, return value and error."""
+    from aiohttp import client, web_ws
+    from aiohttp._websocket.reader import WebSocketDataQueue
+
+    reader_class = (web_ws if server else client).WebSocketReader
+    loop = asyncio.new_event_loop()
+    log: list[Any] = []
+    try:
+        queue = WebSocketDataQueue(Protocol(log), limit, loop=loop)  # type: ignore[arg-type]
+        parser = reader_class(queue, max_msg_size, compress=False, decode_text=decode_text)
+
+        async def drain() -> None:
+            while queue._buffer:
+                message = await queue.read()
+                log.append((message.type, message.data, type(message.data), message.extra))
+
+        for chunk in chunks:
+            log.append(parser.feed_data(chunk))
+            log.append(len(queue._buffer))  # how far the reader went before stalling
+            loop.run_until_complete(drain())
+        exc = queue.exception()
+        if exc is not None:
+            log.append((type(exc), getattr(exc, "code", None), str(exc)))
+        parser.feed_eof()
+        log.append(queue.is_eof())
+    finally:
+        loop.close()
+    return log
+
+
+def aiohttp_streams(rng: random.Random, masked: bool) -> Iterator[list[bytes]]:
+    """Valid and broken streams, plus what aiohttp accepts beyond RFC 6455:
+    unmasked frames from a client, non-minimal lengths."""
+    for _ in range(120):
+        yield chunked(rng, frame_stream(rng, masked=masked))
+    key = b"\x01\x02\x03\x04" if masked else None
+    other = None if masked else b"\x05\x06\x07\x08"
+    # Frames on the other masking than the role expects (aiohttp takes both).
+    yield [frame(2, b"abc", key=other) + frame(1, b"d\xc3\xa9f", key=key)]
+    # A 16-bit length for 5 bytes (non-minimal), then a normal frame.
+    body = b"hello"
+    yield [bytes((0x82, (0x80 if masked else 0) | 126, 0, 5)) + (key or b"")
+           + (bytes(b ^ key[i % 4] for i, b in enumerate(body)) if key else body)
+           + frame(2, b"after", key=key)]
+    # Pings (masked: a bytearray payload) and pongs between messages.
+    yield [frame(9, b"ping", key=key) + frame(2, b"x" * 300, key=key) + frame(10, b"", key=key)]
+    # A large frame one byte short, then the rest in two pieces.
+    big = frame(2, rng.randbytes(70000), key=key)
+    yield [big[:-1], big[-1:] + frame(1, text(rng, 50), key=key)[:3],
+           frame(1, text(rng, 50), key=key)[3:]]
+
+
+@pytest.mark.parametrize("server", [True, False], ids=["server", "client"])
+def test_aiohttp_reader_differential(server: bool) -> None:
+    rng = random.Random(SEED + server)
+    for chunks in aiohttp_streams(rng, masked=server):
+        max_msg_size = rng.choice([0, 4 * 2**20, 200, 300])
+        decode_text = rng.random() < 0.7
+        limit = rng.choice([2**16, 1])  # 1: the queue stalls the reader after each message
+        differential("aiohttp", lambda: run_aiohttp_reader(
+            chunks, server=server, max_msg_size=max_msg_size, decode_text=decode_text,
+            limit=limit))
+
+
+def test_aiohttp_reader_takes_simple_frames_itself() -> None:
+    # The receive path no longer runs on aiohttp's reader for plain messages.
+    from aiohttp import web_ws
+    from aiohttp._websocket import reader
+
+    integrations.install("aiohttp")
+    assert web_ws.WebSocketReader is not reader.WebSocketReader
+    chunks = [frame(2, b"x" * 70000, key=b"abcd") + frame(1, "é".encode(), key=b"dcba")]
+    log = run_aiohttp_reader(chunks, server=True, max_msg_size=2**20, decode_text=True,
+                             limit=2**16)
+    messages = [entry[1] for entry in log if isinstance(entry, tuple) and len(entry) == 4]
+    assert messages == [b"x" * 70000, "é"]
+    from aiohttp._websocket.reader import WebSocketDataQueue
+
+    loop = asyncio.new_event_loop()
+    try:
+        queue = WebSocketDataQueue(Protocol([]), 2**16, loop=loop)  # type: ignore[arg-type]
+        parser = web_ws.WebSocketReader(queue, 2**20, compress=False, decode_text=True)
+        parser.feed_data(frame(2, b"abc", key=b"abcd"))
+        assert parser._inner is None  # not handed over
+        parser.feed_data(frame(8, (1000).to_bytes(2, "big"), key=b"abcd"))
+        assert isinstance(parser._inner, reader.WebSocketReader)  # a close frame: aiohttp's
+    finally:
+        loop.close()
