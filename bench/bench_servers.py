@@ -62,8 +62,8 @@ HOSTS = (
     "tornado",
     "autobahn",
 )
-SIZES = (16, 1024, 65536)
-KINDS = ("binary", "text")
+SIZES = tuple(int(x) for x in os.environ.get("WSFAST_BENCH_SIZES", "16,1024,65536").split(","))
+KINDS = tuple(os.environ.get("WSFAST_BENCH_KINDS", "binary,text").split(","))
 SERVER_CORE = 0
 CLIENT_CORE = 1
 MAX_SIZE = 1 << 20
@@ -487,7 +487,9 @@ def run_callgrind(host: str, cases: list[Case], count: int) -> None:
         subprocess.run(["callgrind_control", "-d", str(server.pid)], check=True,
                        stdout=subprocess.DEVNULL)
         total = 0
+        time.sleep(0.5)  # callgrind_control returns before the dump is written
         for dump in glob.glob(out + "*"):
+            print("DEBUG", dump, os.path.getsize(dump), file=sys.stderr)
             for line in Path(dump).read_text().splitlines():
                 if line.startswith("summary:") or line.startswith("totals:"):
                     total = max(total, int(line.split()[1]))

@@ -137,3 +137,43 @@ def test_aiohttp_reader_takes_simple_frames_itself() -> None:
         assert isinstance(parser._inner, reader.WebSocketReader)  # a close frame: aiohttp's
     finally:
         loop.close()
+
+
+# ---- websockets: Frame.serialize (the sans-I/O protocol and websockets.legacy) ----------
+
+
+def test_websockets_serialize_differential(monkeypatch: pytest.MonkeyPatch) -> None:
+    from websockets.exceptions import ProtocolError
+    from websockets.extensions.permessage_deflate import PerMessageDeflate
+    from websockets.frames import Frame, Opcode
+
+    rng = random.Random(SEED)
+    keys = iter(rng.randbytes(4) for _ in range(10**6))
+    # A fixed key sequence, so masked output compares too.
+    monkeypatch.setattr("secrets.token_bytes", lambda n: next(keys))
+    cases = []
+    for size in (0, 1, 125, 126, 65535, 65536, 70000):
+        payload = rng.randbytes(size)
+        for opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT, Opcode.PING, Opcode.CLOSE):
+            for data in (payload, bytearray(payload), memoryview(payload)):
+                cases.append(Frame(opcode, data, fin=rng.random() < 0.8,
+                                   rsv1=rng.random() < 0.1))
+    cases.append(Frame(Opcode.PING, b"x", fin=False))  # fragmented control frame
+
+    def run(frame: Frame, mask: bool, deflate: bool) -> bytes:
+        extensions = [PerMessageDeflate(False, False, 15, 15)] if deflate else None
+        return frame.serialize(mask=mask, extensions=extensions)
+
+    for frame_ in cases:
+        for mask in (False, True):
+            for deflate in (False, True):
+                state = rng.getstate()
+
+                def once() -> Any:
+                    rng.setstate(state)
+                    return run(frame_, mask, deflate)
+
+                differential("websockets", once)
+    integrations.install("websockets")
+    with pytest.raises(ProtocolError):
+        Frame(Opcode.CLOSE, b"x" * 126).serialize(mask=False)

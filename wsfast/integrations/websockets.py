@@ -15,11 +15,18 @@
   original generator, so errors are exactly websockets' own. The header fields
   are read with ``struct.unpack``, as websockets does (its tests inject faults
   there).
+- ``Frame.serialize`` (every frame sent, also by ``websockets.legacy``, which
+  uvicorn runs): the same checks and extensions, then header and payload
+  written into one buffer by wsfast (masked in the same pass on a client)
+  instead of through ``io.BytesIO``. The key still comes from
+  ``secrets.token_bytes``. A payload that is not ``bytes`` or ``bytearray``
+  goes through the original.
 """
 
 from __future__ import annotations
 
 import importlib
+import secrets
 import struct
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -153,6 +160,29 @@ def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
     return classmethod(parse)
 
 
+def _fast_serialize(original: Callable[..., bytes]) -> Callable[..., bytes]:
+    """A ``Frame.serialize`` that builds the frame in one buffer."""
+    build = impl._frame_build
+
+    def serialize(self: Any, *, mask: bool, extensions: Sequence[Any] | None = None) -> bytes:
+        if type(self.data) not in (bytes, bytearray):
+            return original(self, mask=mask, extensions=extensions)
+        self.check()
+        for extension in extensions or ():
+            self = extension.encode(self)
+        first = (
+            (0x80 if self.fin else 0)
+            | (0x40 if self.rsv1 else 0)
+            | (0x20 if self.rsv2 else 0)
+            | (0x10 if self.rsv3 else 0)
+            | self.opcode
+        )
+        frame: bytes = build(first, self.data, secrets.token_bytes(4) if mask else None)
+        return frame
+
+    return serialize
+
+
 def patches() -> Iterator[Patch]:
     """What ``install("websockets")`` replaces."""
     from websockets import frames, utils
@@ -175,6 +205,7 @@ def patches() -> Iterator[Patch]:
             continue
         yield (module, "UTF8Decoder", Utf8IncrementalDecoder)
     yield (frames.Frame, "parse", _fast_parse(vars(frames.Frame)["parse"].__func__))
+    yield (frames.Frame, "serialize", _fast_serialize(vars(frames.Frame)["serialize"]))
 
 
 def after_uninstall() -> None:
