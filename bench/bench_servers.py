@@ -399,7 +399,7 @@ class Server:
         if profile:
             command += ["--profile-out", profile]
         if callgrind:
-            command = ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+            command = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
                        f"--callgrind-out-file={callgrind}", *command]
         command = ["taskset", "-c", str(SERVER_CORE), *command]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -489,7 +489,6 @@ def run_callgrind(host: str, cases: list[Case], count: int) -> None:
         total = 0
         time.sleep(0.5)  # callgrind_control returns before the dump is written
         for dump in glob.glob(out + "*"):
-            print("DEBUG", dump, os.path.getsize(dump), file=sys.stderr)
             for line in Path(dump).read_text().splitlines():
                 if line.startswith("summary:") or line.startswith("totals:"):
                     total = max(total, int(line.split()[1]))
