@@ -490,9 +490,8 @@ def run_callgrind(host: str, cases: list[Case], count: int) -> None:
         time.sleep(0.5)  # callgrind_control returns before the dump is written
         for dump in glob.glob(out + "*"):
             for line in Path(dump).read_text().splitlines():
-                if line.startswith("summary:") or line.startswith("totals:"):
-                    total = max(total, int(line.split()[1]))
-                    break
+                if line.startswith("totals:"):
+                    total += int(line.split()[1])
             os.unlink(dump)
         return total / count
 
