@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import glob
+import importlib
 import json
 import os
 import platform
@@ -226,12 +227,22 @@ SERVERS: dict[str, Callable[[Callable[[int], None]], Any]] = {
 }
 
 
+PREIMPORT = {
+    "uvicorn-websockets": ("uvicorn.protocols.websockets.websockets_impl",),
+    "uvicorn-wsproto": ("uvicorn.protocols.websockets.wsproto_impl",),
+}
+
+
 def run_server(host: str, installed: bool, profile: str | None) -> None:
     """The server process: prime, maybe install, serve until SIGTERM; print the port."""
     import warnings
 
     warnings.simplefilter("ignore")  # uvicorn warns that --ws websockets is deprecated
     prime_allocator()
+    # What the host has imported by the time an application module runs
+    # (where install() is called): uvicorn loads its protocol first.
+    for module in PREIMPORT.get(host, ()):
+        importlib.import_module(module)
     if installed:
         import wsfast.integrations
 
