@@ -70,7 +70,8 @@ class WebSocketReader:
     ``feed_data(data) -> (error, tail)`` and ``feed_eof()``, delivering
     ``WSMessage`` tuples to ``queue`` exactly as aiohttp's reader does."""
 
-    __slots__ = ("queue", "_args", "_max_length", "_inner", "_buffer", "_need", "__weakref__")
+    __slots__ = ("queue", "_args", "_max_length", "_decode_text", "_inner", "_buffer", "_need",
+                 "__weakref__")
 
     # aiohttp's own reader class, set by patches().
     fallback: Any = None
@@ -78,6 +79,7 @@ class WebSocketReader:
     def __init__(self, queue: Any, max_msg_size: int, compress: bool, decode_text: bool) -> None:
         self.queue = queue
         self._args = (max_msg_size, compress, decode_text)
+        self._decode_text = decode_text
         # aiohttp refuses a data frame of max_msg_size bytes or more.
         self._max_length = max_msg_size - 1 if max_msg_size else (1 << 64) - 1
         # aiohttp's reader, once it has taken over (for good).
@@ -113,20 +115,19 @@ class WebSocketReader:
             data = bytes(buffer)
             buffer.clear()
         queue = self.queue
-        feed = queue.feed_data
-        decode_text = self._args[2]
-        max_length = self._max_length
+        limit = queue._limit
         self._need = 0
         pos = 0
         n = len(data)
         while pos < n:
-            if queue._size > queue._limit:
+            if queue._size > limit:
                 # aiohttp's reader stalls here until the queue drains.
                 return self._hand_over(data[pos:])
             if n - pos < 2:
                 break
             # aiohttp takes masked and unmasked frames from either side.
-            size, first, length, key = _parse(data, pos, n, 0, data[pos + 1] & 0x80, max_length)
+            size, first, length, key = _parse(data, pos, n, 0, data[pos + 1] & 0x80,
+                                              self._max_length)
             if size <= 0:
                 if size == 0:
                     break
@@ -141,23 +142,23 @@ class WebSocketReader:
                 break
             if opcode == 1:
                 payload = _unmask(data, pos + size, length, key)
-                if decode_text:
+                if self._decode_text:
                     try:
                         text = payload.decode("utf-8")
                     except UnicodeDecodeError:
                         return self._hand_over(data[pos:])
-                    feed(_tuple_new(_WSMessage, (_TEXT, text, "")), length)
+                    queue.feed_data(_tuple_new(_WSMessage, (_TEXT, text, "")), length)
                 else:
-                    feed(_tuple_new(_WSMessageTextBytes, (_TEXT, payload, "")), length)
+                    queue.feed_data(_tuple_new(_WSMessageTextBytes, (_TEXT, payload, "")), length)
             elif opcode == 2:
-                feed(_tuple_new(_WSMessage, (_BINARY, _unmask(data, pos + size, length, key), "")),
-                     length)
+                payload = _unmask(data, pos + size, length, key)
+                queue.feed_data(_tuple_new(_WSMessage, (_BINARY, payload, "")), length)
             else:
                 payload = _unmask(data, pos + size, length, key)
                 if data[pos + 1] & 0x80:
                     payload = bytearray(payload)  # what aiohttp's reader delivers
-                feed(_tuple_new(_WSMessage, (_PING if opcode == 9 else _PONG, payload, "")),
-                     length)
+                queue.feed_data(
+                    _tuple_new(_WSMessage, (_PING if opcode == 9 else _PONG, payload, "")), length)
             pos = end
         if pos < n:
             buffer += data[pos:] if pos else data
