@@ -18,6 +18,8 @@ Fairness:
 - both variants import the same modules: the shipped one imports every
   library (and wsfast integration module) that ``install()`` would, without
   patching anything;
+- both variants ``gc.freeze()`` their start-up heap, so a full collection
+  over all those modules does not land in one variant's counted window;
 - TCP_NODELAY is on at both ends (asyncio sets it on every TCP transport,
   tornado's handler sets it, picows sets it);
 - besides wall clock, the server's CPU time per round trip is read from
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import glob
 import importlib
 import json
@@ -259,6 +262,11 @@ def run_server(host: str, installed: bool, profile: str | None) -> None:
             pass
     if installed:
         wsfast.integrations.install()
+    # Startup objects (all those modules) out of the collector's way, in both
+    # variants: a full collection of them costs millions of instructions, and
+    # landing in one variant's counted window would decide a short comparison.
+    gc.collect()
+    gc.freeze()
     profiler = None
     if profile:
         import cProfile
@@ -504,7 +512,7 @@ def run_callgrind(host: str, cases: list[Case], count: int) -> None:
             subprocess.run(["callgrind_control", "-i", "on" if on else "off", str(server.pid)],
                            check=True, stdout=subprocess.DEVNULL)
 
-        asyncio.run(measure(server.port, server.pid, payload, kind, 20, 0.0, around, count))
+        asyncio.run(measure(server.port, server.pid, payload, kind, 100, 0.0, around, count))
         subprocess.run(["callgrind_control", "-d", str(server.pid)], check=True,
                        stdout=subprocess.DEVNULL)
         total = 0
@@ -670,7 +678,7 @@ def main() -> None:
     for host in hosts:
         host_cases = run_host(host, rounds, seconds, warmup)
         if args.callgrind:
-            run_callgrind(host, host_cases, 200)
+            run_callgrind(host, host_cases, 1000)
         print_table(host_cases)
         cases += host_cases
     if args.json:
