@@ -145,10 +145,10 @@ def _fast_parse_header(original: Callable[[Any], bool]) -> Callable[[Any], bool]
 
 def _fast_send(original: Callable[[Any, Any], bytes]) -> Callable[[Any, Any], bytes]:
     from wsproto.connection import ConnectionState
-    from wsproto.events import BytesMessage, TextMessage
+    from wsproto.events import BytesMessage, Message, TextMessage
     from wsproto.frame_protocol import Opcode
 
-    messages = (TextMessage, BytesMessage)
+    messages = (Message, TextMessage, BytesMessage)  # uvicorn sends Message itself
     state_open = ConnectionState.OPEN
     binary, text, continuation = Opcode.BINARY, Opcode.TEXT, Opcode.CONTINUATION
     build = impl._frame_build
