@@ -89,7 +89,9 @@ def _fast_parse_header(original: Callable[[Any], bool]) -> Callable[[Any], bool]
         data = buffer.buffer
         available = len(data)
         if available < 2:
-            return original(self)
+            # What the original does here: consume_exactly(2) fails, rollback
+            # (bytes_used is already 0), no header yet.
+            return False
         first = data[0]
         second = data[1]
         opcode = opcodes[first & 0x0F]
