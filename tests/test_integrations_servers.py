@@ -102,6 +102,10 @@ def aiohttp_streams(rng: random.Random, masked: bool) -> Iterator[list[bytes]]:
            + frame(2, b"after", key=key)]
     # Pings (masked: a bytearray payload) and pongs between messages.
     yield [frame(9, b"ping", key=key) + frame(2, b"x" * 300, key=key) + frame(10, b"", key=key)]
+    # One whole frame per read (the common case), a bad one among them.
+    yield [frame(2, b"bin", key=key), frame(1, "tëxt".encode(), key=key),
+           frame(1, b"\xed\xa0\x80", key=key), frame(2, b"after", key=key)]
+    yield [frame(1, text(rng, 300), key=key), frame(2, rng.randbytes(70000), key=key)]
     # A large frame one byte short, then the rest in two pieces.
     big = frame(2, rng.randbytes(70000), key=key)
     yield [big[:-1], big[-1:] + frame(1, text(rng, 50), key=key)[:3],

@@ -101,6 +101,31 @@ class WebSocketReader:
         return result
 
     def feed_data(self, data: Any) -> tuple[bool, bytes]:
+        # The common read: exactly one whole, final binary or text frame
+        # and nothing buffered. The fewest Python steps, since aiohttp's own
+        # reader is compiled; everything else goes the general way below.
+        if (self._inner is None and type(data) is bytes and not self._buffer and len(data) > 1
+                and (data[0] == 0x82 or data[0] == 0x81)):
+            queue = self.queue
+            size, first, length, key = _parse(data, 0, len(data), 0, data[1] & 0x80,
+                                              self._max_length)
+            if size > 0 and size + length == len(data) and queue._size <= queue._limit:
+                payload = _unmask(data, size, length, key)
+                if first == 0x82:
+                    queue.feed_data(_tuple_new(_WSMessage, (_BINARY, payload, "")), length)
+                    return _NO_ERROR
+                if not self._decode_text:
+                    queue.feed_data(_tuple_new(_WSMessageTextBytes, (_TEXT, payload, "")), length)
+                    return _NO_ERROR
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    return self._hand_over(data)
+                queue.feed_data(_tuple_new(_WSMessage, (_TEXT, text, "")), length)
+                return _NO_ERROR
+        return self._feed(data)
+
+    def _feed(self, data: Any) -> tuple[bool, bytes]:
         inner = self._inner
         if inner is not None:
             result: tuple[bool, bytes] = inner.feed_data(data)
