@@ -70,8 +70,8 @@ class WebSocketReader:
     ``feed_data(data) -> (error, tail)`` and ``feed_eof()``, delivering
     ``WSMessage`` tuples to ``queue`` exactly as aiohttp's reader does."""
 
-    __slots__ = ("queue", "_args", "_max_length", "_decode_text", "_aiohttp", "_inner", "_buffer",
-                 "_need", "__weakref__")
+    __slots__ = ("queue", "_args", "_max_length", "_decode_text", "_inner", "_buffer", "_need",
+                 "__weakref__")
 
     # aiohttp's own reader class, set by patches().
     fallback: Any = None
@@ -86,49 +86,43 @@ class WebSocketReader:
         self._inner: Any = None
         self._buffer = bytearray()  # an unfinished frame
         self._need = 0  # bytes the unfinished frame needs in all, when known
-        self._aiohttp: Any = None
         if compress:
-            self._inner = self._reader()
+            self._inner = self.fallback(queue, max_msg_size, compress=compress,
+                                        decode_text=decode_text)
 
     def feed_eof(self) -> None:
         self.queue.feed_eof()
 
-    def _reader(self) -> Any:
-        """aiohttp's reader for this connection (made once)."""
-        reader = self._aiohttp
-        if reader is None:
-            max_msg_size, compress, decode_text = self._args
-            reader = self._aiohttp = self.fallback(self.queue, max_msg_size, compress=compress,
-                                                   decode_text=decode_text)
-        return reader
-
     def _hand_over(self, data: bytes) -> tuple[bool, bytes]:
-        self._inner = self._reader()
+        max_msg_size, compress, decode_text = self._args
+        self._inner = self.fallback(self.queue, max_msg_size, compress=compress,
+                                    decode_text=decode_text)
         result: tuple[bool, bytes] = self._inner.feed_data(data)
         return result
 
     def feed_data(self, data: Any) -> tuple[bool, bytes]:
-        # The common read: one whole, final text or binary frame. Below
-        # _SMALL bytes aiohttp's compiled reader is cheaper than any Python
-        # step (callgrind: about 4,000 instructions per message less than
-        # a Python reader), so it gets the frame; its state is clean between
-        # whole frames, so it can be handed any later one. From _SMALL on,
-        # wsfast's one-pass unmasking wins.
-        if (self._inner is None and type(data) is bytes and not self._buffer
-                and len(data) < _SMALL and (data[0] == 0x82 or data[0] == 0x81)):
-            second = data[1] & 0x7F if len(data) > 1 else 127
-            if second < 127:
-                size = 6 if data[1] & 0x80 else 2
-                if second == 126:
-                    second = (data[2] << 8) | data[3] if len(data) > 3 else 1 << 20
-                    size += 2
-                queue = self.queue
-                if size + second == len(data) and queue._size <= queue._limit:
-                    reader = self._reader()
-                    result: tuple[bool, bytes] = reader.feed_data(data)
-                    if result[0]:
-                        self._inner = reader  # it failed: it has the connection now
-                    return result
+        # The common read: exactly one whole, final binary or text frame
+        # and nothing buffered. The fewest Python steps, since aiohttp's own
+        # reader is compiled; everything else goes the general way below.
+        if (self._inner is None and type(data) is bytes and not self._buffer and len(data) > 1
+                and (data[0] == 0x82 or data[0] == 0x81)):
+            queue = self.queue
+            size, first, length, key = _parse(data, 0, len(data), 0, data[1] & 0x80,
+                                              self._max_length)
+            if size > 0 and size + length == len(data) and queue._size <= queue._limit:
+                payload = _unmask(data, size, length, key)
+                if first == 0x82:
+                    queue.feed_data(_tuple_new(_WSMessage, (_BINARY, payload, "")), length)
+                    return _NO_ERROR
+                if not self._decode_text:
+                    queue.feed_data(_tuple_new(_WSMessageTextBytes, (_TEXT, payload, "")), length)
+                    return _NO_ERROR
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    return self._hand_over(data)
+                queue.feed_data(_tuple_new(_WSMessage, (_TEXT, text, "")), length)
+                return _NO_ERROR
         return self._feed(data)
 
     def _feed(self, data: Any) -> tuple[bool, bytes]:
@@ -197,8 +191,6 @@ class WebSocketReader:
 
 
 _NO_ERROR = (False, b"")
-# Whole-frame reads shorter than this go to aiohttp's compiled reader.
-_SMALL = 4096
 _TAKEN = frozenset((1, 2, 9, 10))
 _tuple_new = tuple.__new__
 _parse = impl._frame_parse
