@@ -69,8 +69,8 @@ HOSTS = (
     "tornado",
     "autobahn",
 )
-SIZES = tuple(int(x) for x in os.environ.get("WSFAST_BENCH_SIZES", "16,1024,65536").split(","))
-KINDS = tuple(os.environ.get("WSFAST_BENCH_KINDS", "binary,text").split(","))
+SIZES = (16, 1024, 65536)
+KINDS = ("binary", "text")
 SERVER_CORE = 0
 CLIENT_CORE = 1
 MAX_SIZE = 1 << 20
@@ -485,8 +485,9 @@ def size_name(size: int) -> str:
     return f"{size // 1024} KiB" if size >= 1024 else f"{size} B"
 
 
-def run_host(host: str, rounds: int, seconds: float, warmup: int) -> list[Case]:
-    cases = [Case(host, size, kind) for size in SIZES for kind in KINDS]
+def run_host(host: str, rounds: int, seconds: float, warmup: int, sizes: list[int],
+             kinds: list[str]) -> list[Case]:
+    cases = [Case(host, size, kind) for size in sizes for kind in kinds]
     servers = {False: Server(host, False), True: Server(host, True)}
     try:
         for r in range(rounds):
@@ -646,8 +647,10 @@ def main() -> None:
     parser.add_argument("--callgrind", action="store_true",
                         help="also count server instructions per round trip (slow)")
     parser.add_argument("--profile", metavar="HOST", help="profile the installed HOST")
-    parser.add_argument("--size", type=int, action="append", help="with --profile")
-    parser.add_argument("--kind", action="append", choices=KINDS, help="with --profile")
+    parser.add_argument("--size", type=int, action="append",
+                        help="message size in bytes (repeatable; default 16, 1024, 65536)")
+    parser.add_argument("--kind", action="append", choices=KINDS,
+                        help="binary or text (repeatable; default both)")
     parser.add_argument("--top", type=int, default=25, help="with --profile: functions shown")
     parser.add_argument("--serve", metavar="HOST", help=argparse.SUPPRESS)
     parser.add_argument("--installed", action="store_true", help=argparse.SUPPRESS)
@@ -676,7 +679,8 @@ def main() -> None:
           f"client (picows) on CPU {CLIENT_CORE}; load average {os.getloadavg()[0]:.1f}")
     cases: list[Case] = []
     for host in hosts:
-        host_cases = run_host(host, rounds, seconds, warmup)
+        host_cases = run_host(host, rounds, seconds, warmup, args.size or list(SIZES),
+                              args.kind or list(KINDS))
         if args.callgrind:
             run_callgrind(host, host_cases, 1000)
         print_table(host_cases)
