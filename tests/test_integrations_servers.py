@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -274,6 +275,21 @@ def test_wsproto_connection_receive_differential(client: bool) -> None:
 # ---- websockets.legacy: Frame.read (uvicorn --ws websockets) --------------------------
 
 
+@pytest.fixture()
+def _legacy_modules() -> Iterator[None]:
+    """Forget the websockets.legacy modules these tests import, so other tests
+    that import them fresh (test_integrations.py) see a first import."""
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name.startswith("websockets.legacy"):
+            del sys.modules[name]
+    if "websockets.legacy" not in sys.modules:
+        import websockets
+
+        vars(websockets).pop("legacy", None)
+
+
 def legacy_framing() -> Any:
     import warnings
 
@@ -310,6 +326,7 @@ def run_legacy_read(chunks: list[bytes], max_size: int | None, pause: bool) -> l
     return asyncio.run(main())
 
 
+@pytest.mark.usefixtures("_legacy_modules")
 def test_websockets_legacy_read_differential() -> None:
     legacy_framing()  # imported before install(), as uvicorn does
     rng = random.Random(SEED)
@@ -320,6 +337,7 @@ def test_websockets_legacy_read_differential() -> None:
         differential("websockets", lambda: run_legacy_read(chunks, max_size, pause))
 
 
+@pytest.mark.usefixtures("_legacy_modules")
 def test_websockets_legacy_read_patched_only_when_imported_first() -> None:
     framing = legacy_framing()
     original = vars(framing.Frame)["read"]
