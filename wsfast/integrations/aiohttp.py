@@ -107,7 +107,7 @@ class WebSocketReader:
         if (self._inner is None and type(data) is bytes and not self._buffer and len(data) > 1
                 and (data[0] == 0x82 or data[0] == 0x81)):
             queue = self.queue
-            size, first, length, key = _parse(data, 0, len(data), 0, data[1] & 0x80,
+            size, first, length, key = _parse(data, 0, len(data), 0, data[1] > 0x7F,
                                               self._max_length)
             if size > 0 and size + length == len(data) and queue._size <= queue._limit:
                 payload = _unmask(data, size, length, key)
@@ -151,7 +151,7 @@ class WebSocketReader:
             if n - pos < 2:
                 break
             # aiohttp takes masked and unmasked frames from either side.
-            size, first, length, key = _parse(data, pos, n, 0, data[pos + 1] & 0x80,
+            size, first, length, key = _parse(data, pos, n, 0, data[pos + 1] > 0x7F,
                                               self._max_length)
             if size <= 0:
                 if size == 0:
@@ -179,11 +179,11 @@ class WebSocketReader:
                 payload = _unmask(data, pos + size, length, key)
                 queue.feed_data(_tuple_new(_WSMessage, (_BINARY, payload, "")), length)
             else:
-                payload = _unmask(data, pos + size, length, key)
+                control: Any = _unmask(data, pos + size, length, key)
                 if data[pos + 1] & 0x80:
-                    payload = bytearray(payload)  # what aiohttp's reader delivers
+                    control = bytearray(control)  # what aiohttp's reader delivers
                 queue.feed_data(
-                    _tuple_new(_WSMessage, (_PING if opcode == 9 else _PONG, payload, "")), length)
+                    _tuple_new(_WSMessage, (_PING if opcode == 9 else _PONG, control, "")), length)
             pos = end
         if pos < n:
             buffer += data[pos:] if pos else data

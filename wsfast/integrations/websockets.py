@@ -202,10 +202,12 @@ def _fast_legacy_read(original: Callable[..., Any]) -> Any:
         # straight from the buffer (server side: the payload is unmasked in
         # the same pass). Anything else, and every error, is the original's.
         if (mask and cls is frame_class and getattr(reader, "__func__", None) is readexactly
-                and type(stream) is asyncio.StreamReader and stream._exception is None):
-            frame = parse_buffered(stream._buffer, True, max_size)
+                and type(stream) is asyncio.StreamReader):
+            buffered: Any = stream  # asyncio's private buffer, as readexactly reads it
+            frame = None if buffered._exception is not None else parse_buffered(
+                buffered._buffer, True, max_size)
             if frame is not None and frame is not _WAIT:
-                stream._maybe_resume_transport()
+                buffered._maybe_resume_transport()
                 for extension in reversed(extensions or ()):
                     frame = extension.decode(frame, max_size=max_size)
                 frame.check()
