@@ -178,6 +178,11 @@ def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
     return classmethod(parse)
 
 
+async def _raise(exc: Exception) -> Any:
+    """An awaitable that raises ``exc`` when awaited (as a coroutine would)."""
+    raise exc
+
+
 def _fast_legacy_read(original: Callable[..., Any]) -> Any:
     """A ``websockets.legacy.framing.Frame.read`` classmethod that takes a frame
     already complete in the ``asyncio.StreamReader`` buffer in one step."""
@@ -189,7 +194,10 @@ def _fast_legacy_read(original: Callable[..., Any]) -> Any:
     readexactly = asyncio.StreamReader.readexactly
     parse_buffered = _buffered_parser()
 
-    async def read(
+    async def ready(frame: Any) -> Any:
+        return frame
+
+    def read(
         cls: type,
         reader: Callable[[int], Any],
         *,
@@ -197,6 +205,9 @@ def _fast_legacy_read(original: Callable[..., Any]) -> Any:
         max_size: int | None = None,
         extensions: Sequence[Any] | None = None,
     ) -> Any:
+        # Returns the awaitable that the caller awaits: a finished one for a
+        # frame taken from the buffer, else the original coroutine itself
+        # (no extra coroutine layer while it waits for data).
         stream: Any = getattr(reader, "__self__", None)
         # What readexactly would return at once, without waiting: take it
         # straight from the buffer (server side: the payload is unmasked in
@@ -208,12 +219,15 @@ def _fast_legacy_read(original: Callable[..., Any]) -> Any:
                 buffered._buffer, True, max_size)
             if frame is not None and frame is not _WAIT:
                 buffered._maybe_resume_transport()
-                for extension in reversed(extensions or ()):
-                    frame = extension.decode(frame, max_size=max_size)
-                frame.check()
-                return cls(frame.fin, frame.opcode, frame.data, frame.rsv1, frame.rsv2,
-                           frame.rsv3)
-        return await original(cls, reader, mask=mask, max_size=max_size, extensions=extensions)
+                try:
+                    for extension in reversed(extensions or ()):
+                        frame = extension.decode(frame, max_size=max_size)
+                    frame.check()
+                except Exception as exc:
+                    return _raise(exc)
+                return ready(cls(frame.fin, frame.opcode, frame.data, frame.rsv1, frame.rsv2,
+                                 frame.rsv3))
+        return original(cls, reader, mask=mask, max_size=max_size, extensions=extensions)
 
     return classmethod(read)
 
