@@ -97,7 +97,8 @@ SUITES = {
         "aiohttp", "sdist",
         ["tests/test_websocket_writer.py", "tests/test_websocket_parser.py",
          "tests/test_websocket_handshake.py", "tests/test_websocket_data_queue.py",
-         "tests/test_web_websocket.py"],
+         "tests/test_web_websocket.py", "tests/test_web_websocket_functional.py",
+         "tests/test_client_ws_functional.py"],
         # aiohttp's pytest.ini wants xdist, coverage and timeouts (not needed
         # here), and its own event-loop plugin rather than pytest-asyncio.
         extra_args=["-o", "addopts=", "-W", "ignore::pytest.PytestConfigWarning",

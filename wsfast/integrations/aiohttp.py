@@ -8,10 +8,17 @@
 - ``set_zlib_backend``: when wsfast's deflate uses zlib-ng or ISA-L, aiohttp
   is switched to that module too; uninstall puts aiohttp's previous backend
   back.
-
-Not patchable: the compiled reader (``aiohttp._websocket.reader_c``) binds
-``_websocket_mask_cython`` at C level through ``cimport``, so receiving with
-compiled aiohttp keeps aiohttp's own (already compiled) unmasking.
+- ``WebSocketReader`` as ``aiohttp.web_ws`` and ``aiohttp.client`` name it
+  (the receive path of every server and client connection):
+  :class:`WebSocketReader`, the same interface, which takes complete,
+  unfragmented text, binary, ping and pong frames itself, unmasking with
+  wsfast's kernel in one pass (aiohttp's reader copies the payload into a
+  ``bytearray``, unmasks it there and copies it again into ``bytes``). The
+  first frame it does not take (a fragment, a close frame, RSV bits, an
+  oversized or invalid frame, invalid UTF-8, a full queue, or a connection
+  with permessage-deflate) hands that frame and the rest of the connection
+  to aiohttp's own reader, so errors, limits and flow control are aiohttp's.
+  ``aiohttp._websocket.reader.WebSocketReader`` itself is left alone.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 from .._backend import impl
 from . import Patch
 
-__all__ = ["patches", "websocket_mask"]
+__all__ = ["WebSocketReader", "patches", "websocket_mask"]
 
 _mask_inplace = impl.mask_inplace
 
@@ -58,10 +65,160 @@ def _faster_zlib() -> Any:
     return None if name is None else importlib.import_module(name)
 
 
+class WebSocketReader:
+    """aiohttp's ``WebSocketReader(queue, max_msg_size, compress, decode_text)``:
+    ``feed_data(data) -> (error, tail)`` and ``feed_eof()``, delivering
+    ``WSMessage`` tuples to ``queue`` exactly as aiohttp's reader does."""
+
+    __slots__ = ("queue", "_args", "_max_length", "_decode_text", "_inner", "_buffer", "_need",
+                 "__weakref__")
+
+    # aiohttp's own reader class, set by patches().
+    fallback: Any = None
+
+    def __init__(self, queue: Any, max_msg_size: int, compress: bool, decode_text: bool) -> None:
+        self.queue = queue
+        self._args = (max_msg_size, compress, decode_text)
+        self._decode_text = decode_text
+        # aiohttp refuses a data frame of max_msg_size bytes or more.
+        self._max_length = max_msg_size - 1 if max_msg_size else (1 << 64) - 1
+        # aiohttp's reader, once it has taken over (for good).
+        self._inner: Any = None
+        self._buffer = bytearray()  # an unfinished frame
+        self._need = 0  # bytes the unfinished frame needs in all, when known
+        if compress:
+            self._inner = self.fallback(queue, max_msg_size, compress=compress,
+                                        decode_text=decode_text)
+
+    def feed_eof(self) -> None:
+        self.queue.feed_eof()
+
+    def _hand_over(self, data: bytes) -> tuple[bool, bytes]:
+        max_msg_size, compress, decode_text = self._args
+        self._inner = self.fallback(self.queue, max_msg_size, compress=compress,
+                                    decode_text=decode_text)
+        result: tuple[bool, bytes] = self._inner.feed_data(data)
+        return result
+
+    def feed_data(self, data: Any) -> tuple[bool, bytes]:
+        # The common read: exactly one whole, final binary or text frame
+        # and nothing buffered. The fewest Python steps, since aiohttp's own
+        # reader is compiled; everything else goes the general way below.
+        if (self._inner is None and type(data) is bytes and not self._buffer and len(data) > 1
+                and (data[0] == 0x82 or data[0] == 0x81)):
+            queue = self.queue
+            size, first, length, key = _parse(data, 0, len(data), 0, data[1] > 0x7F,
+                                              self._max_length)
+            if size > 0 and size + length == len(data) and queue._size <= queue._limit:
+                payload = _unmask(data, size, length, key)
+                if first == 0x82:
+                    queue.feed_data(_tuple_new(_WSMessage, (_BINARY, payload, "")), length)
+                    return _NO_ERROR
+                if not self._decode_text:
+                    queue.feed_data(_tuple_new(_WSMessageTextBytes, (_TEXT, payload, "")), length)
+                    return _NO_ERROR
+                try:
+                    text = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    return self._hand_over(data)
+                queue.feed_data(_tuple_new(_WSMessage, (_TEXT, text, "")), length)
+                return _NO_ERROR
+        return self._feed(data)
+
+    def _feed(self, data: Any) -> tuple[bool, bytes]:
+        inner = self._inner
+        if inner is not None:
+            result: tuple[bool, bytes] = inner.feed_data(data)
+            return result
+        if type(data) is not bytes:
+            data = bytes(data)
+        buffer = self._buffer
+        if buffer:
+            buffer += data
+            if len(buffer) < self._need:
+                return _NO_ERROR
+            data = bytes(buffer)
+            buffer.clear()
+        queue = self.queue
+        limit = queue._limit
+        self._need = 0
+        pos = 0
+        n = len(data)
+        while pos < n:
+            if queue._size > limit:
+                # aiohttp's reader stalls here until the queue drains.
+                return self._hand_over(data[pos:])
+            if n - pos < 2:
+                break
+            # aiohttp takes masked and unmasked frames from either side.
+            size, first, length, key = _parse(data, pos, n, 0, data[pos + 1] > 0x7F,
+                                              self._max_length)
+            if size <= 0:
+                if size == 0:
+                    break
+                # RSV bits, a bad opcode or length, too big: aiohttp's error.
+                return self._hand_over(data[pos:])
+            opcode = first & 0x0F
+            if not first & 0x80 or opcode not in _TAKEN:
+                return self._hand_over(data[pos:])  # a fragment or a close frame
+            end = pos + size + length
+            if end > n:
+                self._need = end - pos
+                break
+            if opcode == 1:
+                payload = _unmask(data, pos + size, length, key)
+                if self._decode_text:
+                    try:
+                        text = payload.decode("utf-8")
+                    except UnicodeDecodeError:
+                        return self._hand_over(data[pos:])
+                    queue.feed_data(_tuple_new(_WSMessage, (_TEXT, text, "")), length)
+                else:
+                    queue.feed_data(_tuple_new(_WSMessageTextBytes, (_TEXT, payload, "")), length)
+            elif opcode == 2:
+                payload = _unmask(data, pos + size, length, key)
+                queue.feed_data(_tuple_new(_WSMessage, (_BINARY, payload, "")), length)
+            else:
+                control: Any = _unmask(data, pos + size, length, key)
+                if data[pos + 1] & 0x80:
+                    control = bytearray(control)  # what aiohttp's reader delivers
+                queue.feed_data(
+                    _tuple_new(_WSMessage, (_PING if opcode == 9 else _PONG, control, "")), length)
+            pos = end
+        if pos < n:
+            buffer += data[pos:] if pos else data
+        return _NO_ERROR
+
+
+_NO_ERROR = (False, b"")
+_TAKEN = frozenset((1, 2, 9, 10))
+_tuple_new = tuple.__new__
+_parse = impl._frame_parse
+_unmask = impl._frame_unmask
+_WSMessage: Any = None
+_WSMessageTextBytes: Any = None
+_TEXT = _BINARY = _PING = _PONG = None
+
+
+def _bind_models() -> None:
+    global _WSMessage, _WSMessageTextBytes, _TEXT, _BINARY, _PING, _PONG
+    from aiohttp._websocket import models, reader
+
+    _WSMessage = models.WSMessage
+    _WSMessageTextBytes = models.WSMessageTextBytes
+    _TEXT, _BINARY = models.WSMsgType.TEXT, models.WSMsgType.BINARY
+    _PING, _PONG = models.WSMsgType.PING, models.WSMsgType.PONG
+    WebSocketReader.fallback = reader.WebSocketReader
+
+
 def patches() -> Iterator[Patch]:
     """What ``install("aiohttp")`` replaces."""
-    from aiohttp import compression_utils
+    from aiohttp import client, compression_utils, web_ws
     from aiohttp._websocket import helpers, reader_py, writer
+
+    _bind_models()
+    yield (web_ws, "WebSocketReader", WebSocketReader)
+    yield (client, "WebSocketReader", WebSocketReader)
 
     yield (writer, "websocket_mask", websocket_mask)
     yield (helpers, "websocket_mask", websocket_mask)

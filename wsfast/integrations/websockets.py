@@ -15,11 +15,25 @@
   original generator, so errors are exactly websockets' own. The header fields
   are read with ``struct.unpack``, as websockets does (its tests inject faults
   there).
+- ``websockets.legacy.framing.Frame.read`` (uvicorn's ``--ws websockets``),
+  when that module is imported before ``install()`` (uvicorn imports it
+  before it imports the application): on the server side, a frame that is
+  already complete in the ``asyncio.StreamReader`` buffer is parsed and
+  unmasked in one step, as ``Frame.parse`` above, instead of four
+  ``readexactly`` calls and a copy; otherwise, and on any error, the
+  original runs.
+- ``Frame.serialize`` (every frame sent, also by ``websockets.legacy``, which
+  uvicorn runs): the same checks and extensions, then header and payload
+  written into one buffer by wsfast (masked in the same pass on a client)
+  instead of through ``io.BytesIO``. The key still comes from
+  ``secrets.token_bytes``. A payload that is not ``bytes`` or ``bytearray``
+  goes through the original.
 """
 
 from __future__ import annotations
 
 import importlib
+import secrets
 import struct
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -57,51 +71,16 @@ _MESSAGE_MODULES = (
 _WAIT = object()
 
 
-def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
-    """A ``Frame.parse`` classmethod that parses a frame straight from the buffer."""
-    from websockets import frames, streams
+def _buffered_parser() -> Callable[[bytearray, bool, int | None], Any]:
+    """``parse(buffer, masked, max_size)``: a whole frame from the start of
+    ``buffer`` (consumed), ``_WAIT`` or ``None`` (see below)."""
+    from websockets import frames
 
     frame_class = frames.Frame
-    reader_class = streams.StreamReader
     # Opcode members indexed by value; None marks a reserved opcode.
     opcodes: tuple[Any, ...] = tuple(
         frames.Opcode._value2member_map_.get(value) for value in range(16)
     )
-
-    def parse(
-        cls: type,
-        read_exact: Callable[[int], Generator[None, None, bytearray]],
-        *,
-        mask: bool,
-        max_size: int | None = None,
-        extensions: Sequence[Any] | None = None,
-    ) -> Generator[None, None, Any]:
-        reader: Any = getattr(read_exact, "__self__", None)
-        if cls is frame_class and type(reader) is reader_class:
-            # Wait, as read_exact would, until the whole frame is buffered
-            # (a large frame spans several reads), then take it in one step:
-            # no per-field read_exact and no copy of the payload before
-            # unmasking. The buffer is left alone until then.
-            while True:
-                frame = _parse_buffered(reader.buffer, mask, max_size)
-                if frame is not _WAIT:
-                    break
-                if reader.eof:
-                    frame = None  # websockets' generator raises its EOFError
-                    break
-                yield
-            if frame is not None:
-                for extension in reversed(extensions or ()):
-                    frame = extension.decode(frame, max_size=max_size)
-                frame.check()
-                return frame
-        # Errors (and a custom reader or Frame subclass): websockets' own
-        # generator reads the same bytes and raises exactly what it raises.
-        return (
-            yield from original(
-                cls, read_exact, mask=mask, max_size=max_size, extensions=extensions
-            )
-        )
 
     def _parse_buffered(buffer: bytearray, masked: bool, max_size: int | None) -> Any:
         # RFC 6455 §5.2. A Frame when the complete, valid frame is buffered;
@@ -150,7 +129,130 @@ def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
             head1 & 0x10 != 0,
         )
 
+    return _parse_buffered
+
+
+def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
+    """A ``Frame.parse`` classmethod that parses a frame straight from the buffer."""
+    from websockets import frames, streams
+
+    frame_class = frames.Frame
+    reader_class = streams.StreamReader
+    _parse_buffered = _buffered_parser()
+
+    def parse(
+        cls: type,
+        read_exact: Callable[[int], Generator[None, None, bytearray]],
+        *,
+        mask: bool,
+        max_size: int | None = None,
+        extensions: Sequence[Any] | None = None,
+    ) -> Generator[None, None, Any]:
+        reader: Any = getattr(read_exact, "__self__", None)
+        if cls is frame_class and type(reader) is reader_class:
+            # Wait, as read_exact would, until the whole frame is buffered
+            # (a large frame spans several reads), then take it in one step:
+            # no per-field read_exact and no copy of the payload before
+            # unmasking. The buffer is left alone until then.
+            while True:
+                frame = _parse_buffered(reader.buffer, mask, max_size)
+                if frame is not _WAIT:
+                    break
+                if reader.eof:
+                    frame = None  # websockets' generator raises its EOFError
+                    break
+                yield
+            if frame is not None:
+                for extension in reversed(extensions or ()):
+                    frame = extension.decode(frame, max_size=max_size)
+                frame.check()
+                return frame
+        # Errors (and a custom reader or Frame subclass): websockets' own
+        # generator reads the same bytes and raises exactly what it raises.
+        return (
+            yield from original(
+                cls, read_exact, mask=mask, max_size=max_size, extensions=extensions
+            )
+        )
+
     return classmethod(parse)
+
+
+async def _raise(exc: Exception) -> Any:
+    """An awaitable that raises ``exc`` when awaited (as a coroutine would)."""
+    raise exc
+
+
+def _fast_legacy_read(original: Callable[..., Any]) -> Any:
+    """A ``websockets.legacy.framing.Frame.read`` classmethod that takes a frame
+    already complete in the ``asyncio.StreamReader`` buffer in one step."""
+    import asyncio
+
+    from websockets.legacy import framing
+
+    frame_class = framing.Frame
+    readexactly = asyncio.StreamReader.readexactly
+    parse_buffered = _buffered_parser()
+
+    async def ready(frame: Any) -> Any:
+        return frame
+
+    def read(
+        cls: type,
+        reader: Callable[[int], Any],
+        *,
+        mask: bool,
+        max_size: int | None = None,
+        extensions: Sequence[Any] | None = None,
+    ) -> Any:
+        # Returns the awaitable that the caller awaits: a finished one for a
+        # frame taken from the buffer, else the original coroutine itself
+        # (no extra coroutine layer while it waits for data).
+        stream: Any = getattr(reader, "__self__", None)
+        # What readexactly would return at once, without waiting: take it
+        # straight from the buffer (server side: the payload is unmasked in
+        # the same pass). Anything else, and every error, is the original's.
+        if (mask and cls is frame_class and getattr(reader, "__func__", None) is readexactly
+                and type(stream) is asyncio.StreamReader):
+            buffered: Any = stream  # asyncio's private buffer, as readexactly reads it
+            frame = None if buffered._exception is not None else parse_buffered(
+                buffered._buffer, True, max_size)
+            if frame is not None and frame is not _WAIT:
+                buffered._maybe_resume_transport()
+                try:
+                    for extension in reversed(extensions or ()):
+                        frame = extension.decode(frame, max_size=max_size)
+                    frame.check()
+                except Exception as exc:
+                    return _raise(exc)
+                return ready(cls(frame.fin, frame.opcode, frame.data, frame.rsv1, frame.rsv2,
+                                 frame.rsv3))
+        return original(cls, reader, mask=mask, max_size=max_size, extensions=extensions)
+
+    return classmethod(read)
+
+
+def _fast_serialize(original: Callable[..., bytes]) -> Callable[..., bytes]:
+    """A ``Frame.serialize`` that builds the frame in one buffer."""
+    build = impl._frame_build
+
+    def serialize(self: Any, *, mask: bool, extensions: Sequence[Any] | None = None) -> bytes:
+        if type(self.data) not in (bytes, bytearray):
+            return original(self, mask=mask, extensions=extensions)
+        self.check()
+        for extension in extensions or ():
+            self = extension.encode(self)
+        first = (
+            (0x80 if self.fin else 0)
+            | (0x40 if self.rsv1 else 0)
+            | (0x20 if self.rsv2 else 0)
+            | (0x10 if self.rsv3 else 0)
+            | self.opcode
+        )
+        frame: bytes = build(first, self.data, secrets.token_bytes(4) if mask else None)
+        return frame
+
+    return serialize
 
 
 def patches() -> Iterator[Patch]:
@@ -168,6 +270,8 @@ def patches() -> Iterator[Patch]:
     legacy = sys.modules.get("websockets.legacy.framing")
     if legacy is not None:
         yield (legacy, "apply_mask", apply_mask)
+        read = vars(legacy.Frame)["read"].__func__
+        yield (legacy.Frame, "read", _fast_legacy_read(read))
     for name in _MESSAGE_MODULES:
         try:
             module = importlib.import_module(name)
@@ -175,6 +279,7 @@ def patches() -> Iterator[Patch]:
             continue
         yield (module, "UTF8Decoder", Utf8IncrementalDecoder)
     yield (frames.Frame, "parse", _fast_parse(vars(frames.Frame)["parse"].__func__))
+    yield (frames.Frame, "serialize", _fast_serialize(vars(frames.Frame)["serialize"]))
 
 
 def after_uninstall() -> None:

@@ -12,10 +12,22 @@
   an enum call. It runs the original for anything it does not take over: a
   buffer subclass, a header that is not complete, or any header error before
   the extensions are consulted.
+- ``Connection.send`` of a text or binary message on an open connection with
+  no extension: wsproto's ``send_data`` steps (the same opcode and
+  continuation bookkeeping, the same ``TypeError`` errors), then header and
+  payload written into one ``bytes`` by wsfast, masked in the same pass on
+  a client (key from ``os.urandom``, as wsproto). wsproto copies the
+  payload four times on that path. Anything else runs the original.
+- ``FrameDecoder.process_buffer``: with no extension and the rest of the
+  frame's payload already buffered, the payload is unmasked straight out of
+  the buffer into the frame's ``bytes`` (one copy instead of four); anything
+  else runs the original.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,6 +36,8 @@ from . import Patch
 from ._shims import getincrementaldecoder
 
 __all__ = ["Masker", "patches"]
+
+_mask = impl.mask
 
 
 class Masker:
@@ -44,6 +58,14 @@ class Masker:
         """Return a masked copy of ``data`` as a ``bytearray``."""
         result = bytearray(data)
         self._offset = impl.mask_inplace(result, self._key, self._offset)
+        return result
+
+    def process_bytes(self, data: Any) -> bytes:
+        """Return a masked copy of ``data`` as ``bytes``, the key phase continuing."""
+        offset = self._offset
+        key = self._key[offset:] + self._key[:offset] if offset else self._key
+        self._offset = (offset + len(data)) % 4
+        result: bytes = _mask(data, key)
         return result
 
 
@@ -67,7 +89,9 @@ def _fast_parse_header(original: Callable[[Any], bool]) -> Callable[[Any], bool]
         data = buffer.buffer
         available = len(data)
         if available < 2:
-            return original(self)
+            # What the original does here: consume_exactly(2) fails, rollback
+            # (bytes_used is already 0), no header yet.
+            return False
         first = data[0]
         second = data[1]
         opcode = opcodes[first & 0x0F]
@@ -121,6 +145,90 @@ def _fast_parse_header(original: Callable[[Any], bool]) -> Callable[[Any], bool]
     return parse_header
 
 
+def _fast_send(original: Callable[[Any, Any], bytes]) -> Callable[[Any, Any], bytes]:
+    from wsproto.connection import ConnectionState
+    from wsproto.events import BytesMessage, Message, TextMessage
+    from wsproto.frame_protocol import Opcode
+
+    messages = (Message, TextMessage, BytesMessage)  # uvicorn sends Message itself
+    state_open = ConnectionState.OPEN
+    binary, text, continuation = Opcode.BINARY, Opcode.TEXT, Opcode.CONTINUATION
+    build = impl._frame_build
+
+    def send(self: Any, event: Any) -> bytes:
+        proto = self._proto
+        if type(event) not in messages or self.state != state_open or proto.extensions:
+            return original(self, event)
+        # FrameProtocol.send_data, step for step.
+        payload = event.data
+        fin = event.message_finished
+        if isinstance(payload, (bytes, bytearray, memoryview)):
+            opcode = binary
+        elif isinstance(payload, str):
+            opcode = text
+            payload = payload.encode("utf-8")
+        else:
+            msg = "Must provide bytes or text"
+            raise TypeError(msg)
+        if proto._outbound_opcode is None:
+            proto._outbound_opcode = opcode
+        elif proto._outbound_opcode is not opcode:
+            msg = "Data type mismatch inside message"
+            raise TypeError(msg)
+        else:
+            opcode = continuation
+        if fin:
+            proto._outbound_opcode = None
+        if type(payload) is memoryview:
+            payload = payload.tobytes()  # any shape or format, as bytearray() takes it
+        frame: bytes = build((0x80 if fin else 0) | opcode, payload,
+                             os.urandom(4) if proto.client else None)
+        return frame
+
+    return send
+
+
+def _fast_process_buffer(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    from wsproto import frame_protocol as fp
+
+    buffer_class = fp.Buffer
+    frame_class = fp.Frame
+    null_masker = fp.XorMaskerNull
+    continuation = fp.Opcode.CONTINUATION
+
+    def process_buffer(self: Any) -> Any:
+        if not self.header and not self.parse_header():
+            return None
+        header = self.header
+        masker = self.masker
+        buffer = self.buffer
+        remaining = header.payload_len - self.payload_consumed
+        start = buffer.bytes_used
+        data = buffer.buffer
+        if (self.extensions or type(buffer) is not buffer_class or not remaining
+                or len(data) - start < remaining
+                or type(masker) not in (Masker, null_masker)):
+            return original(self)
+        # The whole rest of the payload is here: consume, commit and unmask
+        # it in one step (what consume_at_most, commit and process do).
+        end = start + remaining
+        with memoryview(data) as view:
+            if type(masker) is Masker:
+                payload = masker.process_bytes(view[start:end])
+            else:
+                payload = view[start:end].tobytes()
+        del data[:end]
+        buffer.bytes_used = 0
+        self.payload_consumed += remaining
+        frame = frame_class(self.effective_opcode, payload, True, header.fin)
+        self.header = None
+        self.effective_opcode = None
+        self.masker = None
+        return frame
+
+    return process_buffer
+
+
 def patches() -> Iterator[Patch]:
     """What ``install("wsproto")`` replaces."""
     from wsproto import frame_protocol
@@ -129,3 +237,6 @@ def patches() -> Iterator[Patch]:
     yield (frame_protocol, "getincrementaldecoder", getincrementaldecoder)
     decoder = frame_protocol.FrameDecoder
     yield (decoder, "parse_header", _fast_parse_header(vars(decoder)["parse_header"]))
+    yield (decoder, "process_buffer", _fast_process_buffer(vars(decoder)["process_buffer"]))
+    connection = importlib.import_module("wsproto.connection").Connection
+    yield (connection, "send", _fast_send(vars(connection)["send"]))

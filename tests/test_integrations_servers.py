@@ -1,0 +1,347 @@
+"""wsfast.integrations patches on the servers' receive and send paths.
+
+Differential, as in test_integrations.py: each library is driven with the same
+input as shipped and with wsfast installed, and what it delivers, returns and
+raises must be the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from test_integrations import (
+    chunked,
+    differential,
+    frame,
+    frame_stream,
+    same_or_failed_earlier,
+    text,
+)
+
+from wsfast import integrations
+
+SEED = 20261203
+
+
+@pytest.fixture(autouse=True)
+def _clean() -> Iterator[None]:
+    integrations.uninstall()
+    yield
+    integrations.uninstall()
+
+
+# ---- aiohttp: the reader behind web_ws (server) and client (client) ----------------
+
+
+class Protocol:
+    """What aiohttp's queue asks of the connection: flow control, recorded."""
+
+    def __init__(self, log: list[Any]) -> None:
+        self._reading_paused = False
+        self.log = log
+
+    def pause_reading(self) -> None:
+        self._reading_paused = True
+        self.log.append("pause")
+
+    def resume_reading(self) -> None:
+        self._reading_paused = False
+        self.log.append("resume")
+
+
+def run_aiohttp_reader(chunks: list[bytes], *, server: bool, max_msg_size: int,
+                       decode_text: bool, limit: int) -> list[Any]:
+    """Feed ``chunks`` to the reader that ``web_ws`` (or ``client``) constructs,
+    draining its queue after each; log every message, return value and error."""
+    from aiohttp import client, web_ws
+    from aiohttp._websocket.reader import WebSocketDataQueue
+
+    reader_class = (web_ws if server else client).WebSocketReader
+    loop = asyncio.new_event_loop()
+    log: list[Any] = []
+    try:
+        queue = WebSocketDataQueue(Protocol(log), limit, loop=loop)  # type: ignore[arg-type]
+        parser = reader_class(queue, max_msg_size, compress=False, decode_text=decode_text)
+
+        async def drain() -> None:
+            while queue._buffer:
+                message = await queue.read()
+                log.append((message.type, message.data, type(message.data), message.extra))
+
+        for chunk in chunks:
+            log.append(parser.feed_data(chunk))
+            log.append(len(queue._buffer))  # how far the reader went before stalling
+            loop.run_until_complete(drain())
+        exc = queue.exception()
+        if exc is not None:
+            log.append((type(exc), getattr(exc, "code", None), str(exc)))
+        parser.feed_eof()
+        log.append(queue.is_eof())
+    finally:
+        loop.close()
+    return log
+
+
+def aiohttp_streams(rng: random.Random, masked: bool) -> Iterator[list[bytes]]:
+    """Valid and broken streams, plus what aiohttp accepts beyond RFC 6455:
+    unmasked frames from a client, non-minimal lengths."""
+    for _ in range(120):
+        yield chunked(rng, frame_stream(rng, masked=masked))
+    key = b"\x01\x02\x03\x04" if masked else None
+    other = None if masked else b"\x05\x06\x07\x08"
+    # Frames on the other masking than the role expects (aiohttp takes both).
+    yield [frame(2, b"abc", key=other) + frame(1, b"d\xc3\xa9f", key=key)]
+    # A 16-bit length for 5 bytes (non-minimal), then a normal frame.
+    body = b"hello"
+    yield [bytes((0x82, (0x80 if masked else 0) | 126, 0, 5)) + (key or b"")
+           + (bytes(b ^ key[i % 4] for i, b in enumerate(body)) if key else body)
+           + frame(2, b"after", key=key)]
+    # Pings (masked: a bytearray payload) and pongs between messages.
+    yield [frame(9, b"ping", key=key) + frame(2, b"x" * 300, key=key) + frame(10, b"", key=key)]
+    # One whole frame per read (the common case), a bad one among them.
+    yield [frame(2, b"bin", key=key), frame(1, "tëxt".encode(), key=key),
+           frame(1, b"\xed\xa0\x80", key=key), frame(2, b"after", key=key)]
+    yield [frame(1, text(rng, 300), key=key), frame(2, rng.randbytes(70000), key=key)]
+    # A large frame one byte short, then the rest in two pieces.
+    big = frame(2, rng.randbytes(70000), key=key)
+    yield [big[:-1], big[-1:] + frame(1, text(rng, 50), key=key)[:3],
+           frame(1, text(rng, 50), key=key)[3:]]
+
+
+@pytest.mark.parametrize("server", [True, False], ids=["server", "client"])
+def test_aiohttp_reader_differential(server: bool) -> None:
+    rng = random.Random(SEED + server)
+    for chunks in aiohttp_streams(rng, masked=server):
+        max_msg_size = rng.choice([0, 4 * 2**20, 200, 300])
+        decode_text = rng.random() < 0.7
+        limit = rng.choice([2**16, 1])  # 1: the queue stalls the reader after each message
+        differential("aiohttp", lambda: run_aiohttp_reader(
+            chunks, server=server, max_msg_size=max_msg_size, decode_text=decode_text,
+            limit=limit))
+
+
+def test_aiohttp_reader_takes_simple_frames_itself() -> None:
+    # The receive path no longer runs on aiohttp's reader for plain messages.
+    from aiohttp import web_ws
+    from aiohttp._websocket import reader
+
+    integrations.install("aiohttp")
+    assert web_ws.WebSocketReader is not reader.WebSocketReader
+    chunks = [frame(2, b"x" * 70000, key=b"abcd") + frame(1, "é".encode(), key=b"dcba")]
+    log = run_aiohttp_reader(chunks, server=True, max_msg_size=2**20, decode_text=True,
+                             limit=2**16)
+    messages = [entry[1] for entry in log if isinstance(entry, tuple) and len(entry) == 4]
+    assert messages == [b"x" * 70000, "é"]
+    from aiohttp._websocket.reader import WebSocketDataQueue
+
+    loop = asyncio.new_event_loop()
+    try:
+        queue = WebSocketDataQueue(Protocol([]), 2**16, loop=loop)  # type: ignore[arg-type]
+        parser = web_ws.WebSocketReader(queue, 2**20, compress=False, decode_text=True)
+        parser.feed_data(frame(2, b"abc", key=b"abcd"))
+        assert parser._inner is None  # not handed over
+        parser.feed_data(frame(8, (1000).to_bytes(2, "big"), key=b"abcd"))
+        assert isinstance(parser._inner, reader.WebSocketReader)  # a close frame: aiohttp's
+    finally:
+        loop.close()
+
+
+# ---- websockets: Frame.serialize (the sans-I/O protocol and websockets.legacy) ----------
+
+
+def test_websockets_serialize_differential(monkeypatch: pytest.MonkeyPatch) -> None:
+    from websockets.exceptions import ProtocolError
+    from websockets.extensions.permessage_deflate import PerMessageDeflate
+    from websockets.frames import Frame, Opcode
+
+    rng = random.Random(SEED)
+    keys = iter(rng.randbytes(4) for _ in range(10**6))
+    # A fixed key sequence, so masked output compares too.
+    monkeypatch.setattr("secrets.token_bytes", lambda n: next(keys))
+    cases = []
+    for size in (0, 1, 125, 126, 65535, 65536, 70000):
+        payload = rng.randbytes(size)
+        for opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT, Opcode.PING, Opcode.CLOSE):
+            for data in (payload, bytearray(payload), memoryview(payload)):
+                cases.append(Frame(opcode, data, fin=rng.random() < 0.8,
+                                   rsv1=rng.random() < 0.1))
+    cases.append(Frame(Opcode.PING, b"x", fin=False))  # fragmented control frame
+
+    def run(frame: Frame, mask: bool, deflate: bool) -> bytes:
+        extensions = [PerMessageDeflate(False, False, 15, 15)] if deflate else None
+        return frame.serialize(mask=mask, extensions=extensions)
+
+    for frame_ in cases:
+        for mask in (False, True):
+            for deflate in (False, True):
+                state = rng.getstate()
+
+                def once() -> Any:
+                    rng.setstate(state)
+                    return run(frame_, mask, deflate)
+
+                differential("websockets", once)
+    integrations.install("websockets")
+    with pytest.raises(ProtocolError):
+        Frame(Opcode.CLOSE, b"x" * 126).serialize(mask=False)
+
+
+# ---- wsproto: Connection.send and FrameDecoder.process_buffer ---------------------------
+
+
+def run_wsproto_send(events: list[Any], client: bool) -> list[Any]:
+    from wsproto.connection import Connection, ConnectionType
+
+    connection = Connection(ConnectionType.CLIENT if client else ConnectionType.SERVER)
+    log: list[Any] = []
+    for event in events:
+        try:
+            data = connection.send(event)
+            log.append((type(data), data))
+        except Exception as exc:  # part of the behaviour
+            log.append((type(exc), str(exc)))
+    log.append(connection.state)
+    return log
+
+
+@pytest.mark.parametrize("client", [False, True], ids=["server", "client"])
+def test_wsproto_send_differential(client: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import array
+
+    from wsproto.events import BytesMessage, CloseConnection, Message, Ping, TextMessage
+
+    rng = random.Random(SEED + client)
+    for _ in range(60):
+        events: list[Any] = []
+        for _ in range(rng.randrange(1, 8)):
+            size = rng.choice([0, 1, 125, 126, 65535, 65536, 70000])
+            kind = rng.randrange(7)
+            finished = rng.random() < 0.7
+            if kind == 0:
+                events.append(TextMessage(text(rng, size // 4).decode(), message_finished=finished))
+            elif kind == 1:
+                events.append(BytesMessage(rng.randbytes(size), message_finished=finished))
+            elif kind == 2:
+                payload = rng.choice([bytearray(rng.randbytes(size)),
+                                      memoryview(rng.randbytes(size))[::2],
+                                      memoryview(array.array("i", range(size // 4)))])
+                events.append(BytesMessage(payload, message_finished=finished))
+            elif kind == 3:
+                events.append(BytesMessage(42, message_finished=finished))  # type: ignore[arg-type]
+            elif kind == 4:
+                events.append(Ping(rng.randbytes(rng.randrange(126))))
+            elif kind == 5:
+                events.append(CloseConnection(1000, "bye"))
+            else:  # the base class, as uvicorn sends it
+                events.append(Message(rng.choice(["é" * 3, b"raw"]), message_finished=finished))
+        state = rng.getstate()
+
+        def run() -> Any:
+            # The same masking keys in both runs.
+            keys = random.Random(repr(state))
+            monkeypatch.setattr("os.urandom", keys.randbytes)
+            return run_wsproto_send(events, client)
+
+        differential("wsproto", run)
+
+
+@pytest.mark.parametrize("client", [False, True], ids=["server", "client"])
+def test_wsproto_connection_receive_differential(client: bool) -> None:
+    # The whole receive path (FrameDecoder, MessageDecoder, Connection events),
+    # with frames split at every kind of boundary.
+    from wsproto.connection import Connection, ConnectionType
+
+    def run(chunks: list[bytes]) -> list[Any]:
+        connection = Connection(ConnectionType.CLIENT if client else ConnectionType.SERVER)
+        log: list[Any] = []
+        for chunk in chunks:
+            connection.receive_data(chunk)
+            log.extend((type(event).__name__, repr(event)) for event in connection.events())
+        return log
+
+    rng = random.Random(SEED + 7 + client)
+    for _ in range(150):
+        chunks = chunked(rng, frame_stream(rng, masked=not client))
+        # wsfast's UTF-8 decoder fails at the first impossible byte (as in
+        # test_integrations.py): the same close, maybe after fewer events.
+        differential("wsproto", lambda: run(chunks), same_or_failed_earlier)
+
+
+# ---- websockets.legacy: Frame.read (uvicorn --ws websockets) --------------------------
+
+
+@pytest.fixture()
+def _legacy_modules() -> Iterator[None]:
+    """Forget the websockets.legacy modules these tests import, so other tests
+    that import them fresh (test_integrations.py) see a first import."""
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name.startswith("websockets.legacy"):
+            del sys.modules[name]
+    if "websockets.legacy" not in sys.modules:
+        import websockets
+
+        vars(websockets).pop("legacy", None)
+
+
+def legacy_framing() -> Any:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # websockets.legacy is deprecated
+        from websockets.legacy import framing
+    return framing
+
+
+def run_legacy_read(chunks: list[bytes], max_size: int | None, pause: bool) -> list[Any]:
+    frame_class = legacy_framing().Frame
+
+    async def main() -> list[Any]:
+        stream = asyncio.StreamReader()
+        log: list[Any] = []
+
+        async def feed() -> None:
+            for chunk in chunks:
+                stream.feed_data(chunk)
+                if pause:
+                    await asyncio.sleep(0)
+            stream.feed_eof()
+
+        feeder = asyncio.ensure_future(feed())
+        try:
+            while True:
+                frame = await frame_class.read(stream.readexactly, mask=True, max_size=max_size)
+                log.append((type(frame), tuple(frame), type(frame.data)))
+        except Exception as exc:  # the error is part of the behaviour
+            log.append((type(exc), str(exc)))
+        await feeder
+        return log
+
+    return asyncio.run(main())
+
+
+@pytest.mark.usefixtures("_legacy_modules")
+def test_websockets_legacy_read_differential() -> None:
+    legacy_framing()  # imported before install(), as uvicorn does
+    rng = random.Random(SEED)
+    for _ in range(150):
+        chunks = chunked(rng, frame_stream(rng, masked=True))
+        max_size = rng.choice([None, 2**20, 200])
+        pause = rng.random() < 0.5
+        differential("websockets", lambda: run_legacy_read(chunks, max_size, pause))
+
+
+@pytest.mark.usefixtures("_legacy_modules")
+def test_websockets_legacy_read_patched_only_when_imported_first() -> None:
+    framing = legacy_framing()
+    original = vars(framing.Frame)["read"]
+    integrations.install("websockets")
+    assert vars(framing.Frame)["read"] is not original
+    integrations.uninstall("websockets")
+    assert vars(framing.Frame)["read"] is original
