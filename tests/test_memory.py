@@ -595,7 +595,7 @@ def run_child(name: str, body: str, env: dict[str, str] | None = None) -> str:
     if name == "python":
         child_env["WSFAST_NO_EXTENSIONS"] = "1"
     result = subprocess.run(
-        [sys.executable, "-c", CHILD.replace("{body}", body), name],
+        [sys.executable, "-P", "-c", CHILD.replace("{body}", body), name],
         capture_output=True, text=True, env=child_env, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
