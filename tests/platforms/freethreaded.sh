@@ -74,6 +74,7 @@ build_cpython_ft "$V" || status=$?
 if [ "$status" = 2 ] && [ -z "${WSFAST_FT_PYTHON:-}${WSFAST_CPYTHON_SOURCE:-}" ]; then
     log "no CPython 3.14 source: falling back to 3.13t, from Debian trixie's python3.13 source"
     V=3.13
+    status=0
     build_cpython_ft "$V" || status=$?
 fi
 [ "$status" = 0 ] || exit 1
