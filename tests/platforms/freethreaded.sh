@@ -1,38 +1,64 @@
 #!/usr/bin/env bash
-# Free-threaded CPython 3.14t: builds it from Debian's python3.14 source
-# package with --disable-gil inside the sid chroot (cached), installs wsfast
-# there and checks that importing it keeps the GIL off; then runs the
-# suite with PYTHON_GIL=0, the thread tests under stress, and the thread
-# scaling benchmark.
-#   tests/platforms/freethreaded.sh           the subset: mask, UTF-8, frame and thread tests
+# Free-threaded CPython (3.14t, or 3.13t when 3.14's source is unavailable):
+# builds it with --disable-gil inside the sid chroot (cached), installs
+# wsfast there and checks that importing it keeps the GIL off; then runs
+# the tests with PYTHON_GIL=0, the thread tests under stress, and the
+# thread scaling benchmark.
+#   tests/platforms/freethreaded.sh           the subset: mask, UTF-8, frame, message and thread tests
 #   WSFAST_PLATFORM_FULL=1 ...                the whole suite
 #   WSFAST_PLATFORM_BENCH=0 ...               no scaling benchmark
+#   WSFAST_FT_PYTHON=3.13 ...                 3.13t without trying 3.14 first
+#   WSFAST_CPYTHON_SOURCE=TARBALL ...         build from this CPython source tarball
+#                                             (of WSFAST_FT_PYTHON's version, 3.14 by default)
 source "$(dirname "$0")/common.sh"
 FULL=${WSFAST_PLATFORM_FULL:-0}
 BENCH=${WSFAST_PLATFORM_BENCH:-1}
-FT_PREFIX=/opt/python3.14t
+# 3.13t comes from Debian trixie's python3.13 source package, pinned: the
+# orig tarball is CPython's own release tarball, checked against its .dsc.
+TRIXIE_PY313=python3.13_3.13.5.orig.tar.xz
+TRIXIE_PY313_SHA256=93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640
 
-build_cpython_ft() {
-    if [ -x "$SID_ROOT$FT_PREFIX/bin/python3.14t" ]; then
-        return
-    fi
-    log "CPython 3.14t from Debian's python3.14 source package (make -j2, niced)"
-    # WSFAST_CPYTHON_SOURCE: a CPython 3.14 source tarball to use instead,
-    # for a mirror that serves no source packages.
-    local tarball=${WSFAST_CPYTHON_SOURCE:-}
+# The CPython source for version $1, unpacked into /build/cpython in the chroot.
+fetch_cpython_source() {
+    local version=$1 tarball=${WSFAST_CPYTHON_SOURCE:-}
     rm -rf "$SID_ROOT/build/cpython"
     mkdir -p "$SID_ROOT/build/cpython"
     if [ -n "$tarball" ]; then
         tar -xf "$tarball" -C "$SID_ROOT/build/cpython"
-    elif ! in_sid bash -c "cd /build/cpython && apt-get source -qq python3.14" > "$PLATFORM_CACHE/ft-source.log" 2>&1; then
+    elif [ "$version" = 3.13 ]; then
+        local file=$PLATFORM_CACHE/$TRIXIE_PY313
+        if ! echo "$TRIXIE_PY313_SHA256  $file" | sha256sum -c --status 2>/dev/null; then
+            need_tools curl:curl
+            curl -fsS -o "$file.part" "$(debian_mirror)/pool/main/p/python3.13/$TRIXIE_PY313" || {
+                echo "freethreaded.sh: $TRIXIE_PY313 could not be fetched from the mirror" \
+                     "(set WSFAST_CPYTHON_SOURCE to a CPython 3.13 source tarball)" >&2
+                return 1
+            }
+            echo "$TRIXIE_PY313_SHA256  $file.part" | sha256sum -c --status \
+                || { echo "freethreaded.sh: $TRIXIE_PY313: wrong SHA-256" >&2; return 1; }
+            mv "$file.part" "$file"
+        fi
+        tar -xf "$file" -C "$SID_ROOT/build/cpython"
+    elif ! in_sid bash -c "cd /build/cpython && apt-get source -qq python$version" > "$PLATFORM_CACHE/ft-source.log" 2>&1; then
         grep -E '^E:' "$PLATFORM_CACHE/ft-source.log" >&2 || true
-        echo "freethreaded.sh: Debian's python3.14 source package could not be fetched" \
-             "(set WSFAST_CPYTHON_SOURCE to a CPython 3.14 source tarball)" >&2
+        echo "freethreaded.sh: Debian's python$version source package could not be fetched" \
+             "(WSFAST_CPYTHON_SOURCE: a CPython $version source tarball to build instead)" >&2
         return 1
     fi
+}
+
+# CPython $1 with --disable-gil, installed in the chroot under /opt/python$1t.
+# Returns 2 when its source could not be fetched, 1 when the build failed.
+build_cpython_ft() {
+    local version=$1
+    if [ -x "$SID_ROOT/opt/python${version}t/bin/python${version}t" ]; then
+        return
+    fi
+    log "CPython ${version}t, --disable-gil (make -j2, niced)"
+    fetch_cpython_source "$version" || return 2
     in_sid bash -euc "
         cd /build/cpython/*/
-        nice -n 15 ./configure -q --disable-gil --prefix=$FT_PREFIX --with-ensurepip=install \
+        nice -n 15 ./configure -q --disable-gil --prefix=/opt/python${version}t --with-ensurepip=install \
             > /build/cpython/configure.log 2>&1
         nice -n 15 make -s -j2 > /build/cpython/make.log 2>&1
         nice -n 15 make -s install > /build/cpython/install.log 2>&1
@@ -41,26 +67,62 @@ build_cpython_ft() {
 }
 
 ensure_sid
-build_cpython_ft
-FT=$FT_PREFIX/bin/python3.14t
+# 3.14t when its source can be had; otherwise (only then) 3.13t.
+V=${WSFAST_FT_PYTHON:-3.14}
+status=0
+build_cpython_ft "$V" || status=$?
+if [ "$status" = 2 ] && [ -z "${WSFAST_FT_PYTHON:-}${WSFAST_CPYTHON_SOURCE:-}" ]; then
+    log "no CPython 3.14 source: falling back to 3.13t, from Debian trixie's python3.13 source"
+    V=3.13
+    status=0
+    build_cpython_ft "$V" || status=$?
+fi
+[ "$status" = 0 ] || exit 1
+FT=/opt/python${V}t/bin/python${V}t
 in_sid "$FT" -c "import sys; assert not sys._is_gil_enabled(); print(sys.version)"
 
 SRC=/build/wsfast-src-ft
-VENV=/opt/wsfast-venvs/3.14t
+VENV=/opt/wsfast-venvs/${V}t
 rm -rf "$SID_ROOT$SRC"
 mkdir -p "$SID_ROOT$SRC"
 git -C "$PLATFORM_ROOT" archive HEAD | tar -x -C "$SID_ROOT$SRC"
-log "3.14t: pip install \".[test]\" (WSFAST_REQUIRE_EXTENSIONS=1)"
+# Uncommitted work too, when run from a checkout by hand.
+if [ -n "$(git -C "$PLATFORM_ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    git -C "$PLATFORM_ROOT" diff HEAD | (cd "$SID_ROOT$SRC" && patch -s -p1)
+fi
+# The subset needs only the test runner; the whole suite needs the peers too.
+if [ "$FULL" = 1 ]; then
+    TESTS="tests --ignore=tests/test_browser.py"
+    mapfile -t TEST_DEPS < <(python3 -c 'import sys, tomllib
+print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["test"]))' \
+        "$PLATFORM_ROOT/pyproject.toml")
+else
+    TESTS="tests/test_mask.py tests/test_utf8.py tests/test_frames.py tests/test_messages.py"
+    TESTS+=" tests/test_threads.py tests/test_thread_misuse.py"
+    TEST_DEPS=(pytest pytest-xdist hypothesis)
+fi
+log "${V}t: pip install . (WSFAST_REQUIRE_EXTENSIONS=1), then ${TEST_DEPS[*]}"
 in_sid bash -euc "
     [ -x $VENV/bin/python ] || $FT -m venv $VENV
     cd $SRC
     WSFAST_REQUIRE_EXTENSIONS=1 nice -n 15 $VENV/bin/python -m pip install -q --force-reinstall --no-deps . \
-        > /tmp/wsfast-build-ft.log 2>&1 \
-        && nice -n 15 $VENV/bin/python -m pip install -q '.[test]' >> /tmp/wsfast-build-ft.log 2>&1 \
-        || { tail -40 /tmp/wsfast-build-ft.log; exit 1; }
+        > /tmp/wsfast-build-ft.log 2>&1 || { tail -40 /tmp/wsfast-build-ft.log; exit 1; }
 "
+# One at a time, wheels preferred (a newer release may be source-only for a
+# free-threaded interpreter): a peer that cannot be installed is named, and
+# the tests that need it fail.
+missing=()
+for dep in "${TEST_DEPS[@]}"; do
+    in_sid nice -n 15 "$VENV/bin/python" -m pip install -q --prefer-binary "$dep" \
+        >> "$SID_ROOT/tmp/wsfast-build-ft.log" 2>&1 || missing+=("$dep")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "freethreaded.sh: not installable on ${V}t: ${missing[*]}" \
+         "(pip's output: $SID_ROOT/tmp/wsfast-build-ft.log)" >&2
+    [ "$FULL" = 1 ] || exit 1
+fi
 
-log "3.14t: import wsfast keeps the GIL off, with no RuntimeWarning"
+log "${V}t: import wsfast keeps the GIL off, with no RuntimeWarning"
 in_sid bash -euc "
     cd /tmp
     $VENV/bin/python -P -W error::RuntimeWarning -c '
@@ -72,23 +134,18 @@ print(\"GIL still disabled after import\")
 '
 "
 
-if [ "$FULL" = 1 ]; then
-    TESTS="tests --ignore=tests/test_browser.py"
-else
-    TESTS="tests/test_mask.py tests/test_utf8.py tests/test_frames.py tests/test_threads.py"
-fi
-log "3.14t, PYTHON_GIL=0: $TESTS"
+log "${V}t, PYTHON_GIL=0: $TESTS"
 in_sid bash -euc "
     cd $SRC
     export PYTHON_GIL=0 WSFAST_REQUIRE_EXTENSIONS=1
     nice -n 15 $VENV/bin/python -P -m pytest -q -n 2 -p no:cacheprovider $TESTS
     # The thread tests under stress: repeated, both workers racing.
     for round in 1 2 3 4 5; do
-        nice -n 15 $VENV/bin/python -P -m pytest -q -n 2 -p no:cacheprovider tests/test_threads.py
+        nice -n 15 $VENV/bin/python -P -m pytest -q -n 2 -p no:cacheprovider tests/test_threads.py tests/test_thread_misuse.py
     done
 "
 if [ "$BENCH" = 1 ]; then
-    log "3.14t: thread scaling at 64 KiB (needs >= 1.7x with 2 threads for mask and UTF-8)"
+    log "${V}t: thread scaling at 64 KiB (needs >= 1.7x with 2 threads for mask and UTF-8)"
     in_sid bash -euc "
         cd /tmp
         PYTHON_GIL=0 $VENV/bin/python -P $SRC/tests/platforms/thread_scaling.py --threads 2 --min-ratio 1.7
