@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from test_threads import run_threads as run_threads_together
 from wsfast.constants import GIL_RELEASE_THRESHOLD
 
 THREADS = 6
@@ -19,23 +20,7 @@ SIZES = (1, 3, 61, GIL_RELEASE_THRESHOLD - 1, GIL_RELEASE_THRESHOLD + 5)
 
 
 def run_threads(work: Callable[[int], None]) -> None:
-    barrier = threading.Barrier(THREADS)
-    failures: list[BaseException] = []
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            work(index)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-            failures.append(exc)
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
+    run_threads_together(work, THREADS)
 
 
 def test_one_masker_shared_by_threads(backend: Any) -> None:
