@@ -101,3 +101,14 @@ ensure_sid() {
         || { tail -30 "$PLATFORM_CACHE/sid-apt.log"; return 1; }
     touch "$SID_ROOT/.wsfast-ready"
 }
+
+# The project's committed tree at $1 (emptied first), plus uncommitted
+# changes when run from a checkout by hand.
+copy_source() {
+    rm -rf "$1"
+    mkdir -p "$1"
+    git -C "$PLATFORM_ROOT" archive HEAD | tar -x -C "$1"
+    if [ -n "$(git -C "$PLATFORM_ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+        git -C "$PLATFORM_ROOT" diff HEAD | (cd "$1" && patch -s -p1)
+    fi
+}

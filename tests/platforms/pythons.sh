@@ -13,13 +13,7 @@ VERSIONS=${WSFAST_PYTHONS:-3.13 3.14 3.15}
 ensure_sid
 
 SRC=/build/wsfast-src
-rm -rf "$SID_ROOT$SRC"
-mkdir -p "$SID_ROOT$SRC"
-git -C "$PLATFORM_ROOT" archive HEAD | tar -x -C "$SID_ROOT$SRC"
-# Uncommitted work too, when run from a checkout by hand.
-if [ -n "$(git -C "$PLATFORM_ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
-    git -C "$PLATFORM_ROOT" diff HEAD | (cd "$SID_ROOT$SRC" && patch -s -p1)
-fi
+copy_source "$SID_ROOT$SRC"
 # The subset needs only the test runner; the whole suite needs the peers too.
 if [ "$FULL" = 1 ]; then
     TESTS="tests --ignore=tests/test_browser.py"
