@@ -1,8 +1,9 @@
 """Echo round trips per second on loopback: wsfast's example server vs websockets',
 aiohttp's and picows' echo servers, all driven by the same client.
 
-Each server runs in its own process (``--serve NAME``); the client (the
-wsfast example client, examples/echo_client.py, identical for every server)
+Each server runs in its own process (wsfast's is examples/echo_server.py,
+the others ``--serve NAME``); the client (the wsfast example client,
+examples/echo_client.py, in its own process, identical for every server)
 sends one message, waits for its echo, and repeats. Servers are measured in
 turns, several rounds, keeping each one's best round. No compression.
 
@@ -22,21 +23,13 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "examples"))
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 HOST = "127.0.0.1"
 SERVERS = ("wsfast", "picows", "websockets", "aiohttp")
 
 
-# ---- the servers (each run in a child process) ------------------------------------
-
-
-async def serve_wsfast(port: int) -> None:
-    from ws_asyncio import serve
-
-    server = await serve(HOST, port, on_message=lambda ws, m: ws.send(m.data), deflate=False)
-    await server.serve_forever()
+# ---- the peers' servers (each run in a child process) -----------------------------
 
 
 async def serve_websockets(port: int) -> None:
@@ -87,8 +80,7 @@ async def serve_picows(port: int) -> None:
     await server.serve_forever()
 
 
-SERVE = {"wsfast": serve_wsfast, "websockets": serve_websockets,
-         "aiohttp": serve_aiohttp, "picows": serve_picows}
+SERVE = {"websockets": serve_websockets, "aiohttp": serve_aiohttp, "picows": serve_picows}
 
 
 # ---- the driver ----------------------------------------------------------------------------
@@ -114,14 +106,21 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 
 
 def measure(name: str, count: int, size: int) -> float:
-    from echo_client import echo_round_trips
-
     port = free_port()
-    process = subprocess.Popen([sys.executable, __file__, "--serve", name, "--port", str(port)])
+    if name == "wsfast":
+        server = [sys.executable, "-P", str(EXAMPLES / "echo_server.py"), "--no-deflate"]
+    else:
+        server = [sys.executable, __file__, "--serve", name]
+    process = subprocess.Popen([*server, "--port", str(port)], stdout=subprocess.DEVNULL)
     try:
         wait_for_port(port, process)
-        return asyncio.run(asyncio.wait_for(
-            echo_round_trips(f"ws://{HOST}:{port}/", count, size), 300))
+        client = subprocess.run(
+            [sys.executable, "-P", str(EXAMPLES / "echo_client.py"), f"ws://{HOST}:{port}/",
+             "--count", str(count), "--size", str(size)],
+            stdout=subprocess.PIPE, text=True, timeout=300, check=True,
+        )  # fmt: skip
+        # The client prints "12,345 round trips/s (COUNT x SIZE B)".
+        return float(client.stdout.split()[0].replace(",", ""))
     finally:
         process.terminate()
         process.wait(10)
@@ -133,7 +132,7 @@ def version(name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=SERVE, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--sizes", default="16,1024,65536")

@@ -1,4 +1,4 @@
-"""WebSocket echo client built only on wsfast (see ws_asyncio.py).
+"""WebSocket echo client built only on wsfast.
 
 Sends messages to an echo server, checks each reply, and reports round trips
 per second; then closes cleanly.
@@ -15,13 +15,14 @@ import os
 import sys
 import time
 
-# `python -P` leaves the script's directory off sys.path: put it back for
-# ws_asyncio, and the checkout last, for a wsfast that is not installed.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, _HERE)
-sys.path.append(os.path.dirname(_HERE))
+# The connection layer (handshakes, pings, close, limits) is the one the test
+# suite runs against real peers, tests/support/ws_asyncio.py: wsfast is the
+# codec and ships none. The checkout goes last, for a wsfast not installed.
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(_CHECKOUT, "tests"))
+sys.path.append(_CHECKOUT)
 
-from ws_asyncio import HandshakeError, connect
+from support.ws_asyncio import HandshakeError, connect
 
 
 async def echo_round_trips(uri: str, count: int, size: int, *, text: bool = False,

@@ -1,4 +1,4 @@
-"""WebSocket echo server built only on wsfast (see ws_asyncio.py).
+"""WebSocket echo server built only on wsfast.
 
 Every text or binary message is sent straight back, from the data callback
 (no task per message). permessage-deflate is negotiated when the client
@@ -14,13 +14,14 @@ import asyncio
 import os
 import sys
 
-# `python -P` leaves the script's directory off sys.path: put it back for
-# ws_asyncio, and the checkout last, for a wsfast that is not installed.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, _HERE)
-sys.path.append(os.path.dirname(_HERE))
+# The connection layer (handshakes, pings, close, limits) is the one the test
+# suite runs against real peers, tests/support/ws_asyncio.py: wsfast is the
+# codec and ships none. The checkout goes last, for a wsfast not installed.
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(_CHECKOUT, "tests"))
+sys.path.append(_CHECKOUT)
 
-from ws_asyncio import WebSocket, serve
+from support.ws_asyncio import WebSocket, serve
 
 from wsfast.messages import Message
 

@@ -1,7 +1,7 @@
 """A real browser against the wsfast echo server: headless Chromium, loopback only.
 
-Chromium loads a local page whose script opens a WebSocket to the example
-server (examples/ws_asyncio.py), offering permessage-deflate as browsers do,
+Chromium loads a local page whose script opens a WebSocket to the wsfast
+server (tests/support/ws_asyncio.py), offering permessage-deflate as browsers do,
 round-trips text and binary messages (0 B to 1 MiB, some non-ASCII), then
 closes with 1000. The script leaves its findings in ``window.__result``,
 which the test reads over the DevTools protocol.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect as cdp_connect
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-from ws_asyncio import WebSocket, serve
+from support.ws_asyncio import WebSocket, serve
 
 HOST = "127.0.0.1"
 TIME_LIMIT = 90.0

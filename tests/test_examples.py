@@ -28,13 +28,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_ws_asyncio_says_what_it_is() -> None:
-    result = run("ws_asyncio.py")
-    assert result.returncode == 0, result.stderr
-    assert "the other examples import" in result.stdout
-    assert "echo_server.py" in result.stdout
-
-
 def test_client_without_server_is_friendly() -> None:
     result = run("echo_client.py", f"ws://127.0.0.1:{free_port()}/", "--count", "1")
     assert result.returncode == 1

@@ -1,7 +1,7 @@
-"""Interop on loopback: wsfast's example server and client against real peers.
+"""Interop on loopback: a server and a client built on wsfast against real peers.
 
 websockets and aiohttp clients talk to the wsfast echo server
-(examples/ws_asyncio.py), and the wsfast client talks to websockets' and
+(tests/support/ws_asyncio.py), and the wsfast client talks to websockets' and
 aiohttp's servers; each with and without permessage-deflate. Checked: text
 and binary from 0 B to 4 MiB, fragmented messages, ping/pong, and the close
 paths (normal either side, application codes, 1005 no status, 1007 invalid
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -25,8 +23,7 @@ from aiohttp import web
 from websockets.asyncio.client import connect as websockets_connect
 from websockets.asyncio.server import serve as websockets_serve
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
-from ws_asyncio import ConnectionClosed, WebSocket, connect, serve
+from support.ws_asyncio import ConnectionClosed, WebSocket, connect, serve
 
 HOST = "127.0.0.1"
 TIME_LIMIT = 60.0
@@ -52,7 +49,7 @@ def payloads(size: int) -> tuple[str, bytes]:
 
 
 class WsfastServer:
-    """The example server with a few test commands; records how each connection closed."""
+    """The wsfast server with a few test commands; records how each connection closed."""
 
     def __init__(self, deflate: bool) -> None:
         self.deflate = deflate

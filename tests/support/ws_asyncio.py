@@ -1,4 +1,8 @@
-"""A small asyncio WebSocket layer built only on wsfast (an example, not part of the package).
+"""A small asyncio WebSocket layer built only on wsfast (test support, not part of the package).
+
+The interop and browser tests, the echo examples and bench/bench_echo.py run
+wsfast's codec over real connections through it; wsfast itself is the codec
+and ships no connection layer.
 
 - The opening handshake (RFC 6455 §4): request and response validation,
   ``Sec-WebSocket-Accept`` from :func:`wsfast.handshake.accept_key`,
@@ -562,12 +566,3 @@ async def connect(uri: str, **options: Any) -> WebSocket:
     await ws.opened
     return ws
 
-
-if __name__ == "__main__":
-    # A module for the other examples to import: say so instead of doing nothing.
-    print(
-        "ws_asyncio.py is the asyncio WebSocket layer the other examples import;\n"
-        "it does nothing on its own. Try:\n"
-        "  python -P examples/echo_server.py              # serve on ws://127.0.0.1:8765/\n"
-        "  python -P examples/echo_client.py              # round trips against it"
-    )

@@ -1,0 +1,1 @@
+"""Code the tests, the benchmarks and the examples share; not part of wsfast."""
