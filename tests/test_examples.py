@@ -1,4 +1,4 @@
-"""The examples run as the README shows: ``python -P examples/...`` from a checkout."""
+"""The examples run as their docstrings show: ``python -P examples/...`` from a checkout."""
 
 from __future__ import annotations
 

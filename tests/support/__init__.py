@@ -1,1 +1,1 @@
-"""Code the tests, the benchmarks and the examples share; not part of wsfast."""
+"""Code the tests and the examples share; not part of wsfast."""
