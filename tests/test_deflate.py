@@ -23,7 +23,7 @@ from codec_util import DEFAULT_KEY, ZlibPeer, build, parse_frames
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wsfast import deflate
+from wsfast import _zlib_backends, deflate
 from wsfast.deflate import PerMessageDeflate
 from wsfast.exceptions import ProtocolError
 from wsfast.handshake import accept_key
@@ -122,7 +122,7 @@ def _fake(name: str) -> Any:
         built.append(f"{name} decompress")
         return zlib.decompressobj(-window_bits)
 
-    impl = deflate._Zlib(name, (zlib.error,), compressobj, decompressobj)
+    impl = _zlib_backends._Zlib(name, (zlib.error,), compressobj, decompressobj)
     return impl, built
 
 
@@ -139,11 +139,11 @@ def test_automatic_choice_per_operation(
     present: tuple[str, ...], compress: str, small: str, large: str
 ) -> None:
     fakes = {name: _fake(name) for name in present}
-    auto = deflate._automatic({name: impl for name, (impl, _) in fakes.items()})
+    auto = _zlib_backends._automatic({name: impl for name, (impl, _) in fakes.items()})
     built = {name: log for name, (_, log) in fakes.items()}
     auto.compressobj(6, 15)
-    auto.decompressobj(15, deflate._INFLATE_SPLIT - 1)
-    auto.decompressobj(15, deflate._INFLATE_SPLIT)
+    auto.decompressobj(15, _zlib_backends._INFLATE_SPLIT - 1)
+    auto.decompressobj(15, _zlib_backends._INFLATE_SPLIT)
     log = [entry for name in present for entry in built[name]]
     assert sorted(log) == sorted(
         [f"{compress} compress", f"{small} decompress", f"{large} decompress"]
@@ -184,9 +184,9 @@ def test_self_test_rejects_a_broken_implementation() -> None:
 
         return Unbounded()
 
-    broken = deflate._Zlib("broken", (zlib.error,), compressobj, decompressobj)
-    assert not deflate._self_test(broken)
-    assert deflate._self_test(deflate._load_zlib())
+    broken = _zlib_backends._Zlib("broken", (zlib.error,), compressobj, decompressobj)
+    assert not _zlib_backends._self_test(broken)
+    assert _zlib_backends._self_test(_zlib_backends._load_zlib())
 
 
 # ---------------------------------------------------------------------------

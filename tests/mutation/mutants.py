@@ -209,12 +209,12 @@ MUTANTS = [
            "DEFAULT_MAX_MESSAGE_SIZE = 16 * 2**20\n",
            "DEFAULT_MAX_MESSAGE_SIZE = 32 * 2**20\n",
            "default message limit raised", MESSAGES),
-    # ---- permessage-deflate (wsfast/deflate.py) --------------------------------------
-    Mutant("wsfast/deflate.py",
+    # ---- permessage-deflate (wsfast/_deflate_stream.py, deflate.py) -------------------
+    Mutant("wsfast/_deflate_stream.py",
            "        self._flush = zlib.Z_FULL_FLUSH if no_context_takeover else zlib.Z_SYNC_FLUSH",
            "        self._flush = zlib.Z_SYNC_FLUSH",
            "deflate context not reset under no_context_takeover", DEFLATE),
-    Mutant("wsfast/deflate.py",
+    Mutant("wsfast/_deflate_stream.py",
            "        return payload[:-4]\n",
            "        return payload\n",
            "00 00 ff ff tail not removed (RFC 7692 §7.2.1)", DEFLATE),
