@@ -9,10 +9,11 @@ streams of ``_deflate_stream``. The zlib implementation each stream uses
 
 from __future__ import annotations
 
+from dataclasses import InitVar, dataclass, field, replace
 from typing import Any
 
 from ._deflate_stream import _Deflater, _Inflater
-from ._zlib_backends import AUTO, _get_zlib, zlib_backend, zlib_backends
+from ._zlib_backends import AUTO, _get_zlib, _Zlib, zlib_backend, zlib_backends
 from .handshake import _parse_extensions, _Params
 
 __all__ = ["EXTENSION_NAME", "PerMessageDeflate", "zlib_backend", "zlib_backends"]
@@ -83,6 +84,7 @@ def _check_window_bits(name: str, value: Any) -> int:
     return value
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PerMessageDeflate:
     """The permessage-deflate extension (RFC 7692) of one connection.
 
@@ -113,36 +115,33 @@ class PerMessageDeflate:
         TypeError: a parameter of the wrong type.
         ValueError: a parameter out of range, or ``zlib`` names an
             implementation that is unknown or not installed.
+
+    A frozen dataclass: the arguments are its read-only fields, instances
+    compare and hash by every field but ``zlib`` (which changes speed, not
+    the agreement), and ``dataclasses.replace`` checks the copy again.
     """
 
-    __slots__ = (
-        "_server_no_context_takeover",
-        "_client_no_context_takeover",
-        "_server_max_window_bits",
-        "_client_max_window_bits",
-        "_level",
-        "_min_size",
-        "_zlib",
-    )
+    server_no_context_takeover: bool = False
+    client_no_context_takeover: bool = False
+    server_max_window_bits: int = _MAX_WINDOW_BITS
+    client_max_window_bits: int = _MAX_WINDOW_BITS
+    level: int = 6
+    min_size: int = 0
+    # The implementation's name as given; not part of the agreement, so not
+    # compared (and left out of the repr, which shows the agreement).
+    zlib: str | None = field(default=None, compare=False, repr=False)
+    # _zlib: the earlier, private name of the ``zlib`` argument.
+    _zlib: InitVar[str | None] = None
+    _impl: _Zlib = field(init=False, compare=False, repr=False)
 
-    def __init__(
-        self,
-        *,
-        server_no_context_takeover: bool = False,
-        client_no_context_takeover: bool = False,
-        server_max_window_bits: int = 15,
-        client_max_window_bits: int = 15,
-        level: int = 6,
-        min_size: int = 0,
-        zlib: str | None = None,
-        _zlib: str | None = None,
-    ) -> None:
+    def __post_init__(self, _zlib: str | None) -> None:
         for name, flag in (
-            ("server_no_context_takeover", server_no_context_takeover),
-            ("client_no_context_takeover", client_no_context_takeover),
+            ("server_no_context_takeover", self.server_no_context_takeover),
+            ("client_no_context_takeover", self.client_no_context_takeover),
         ):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
+        level, min_size = self.level, self.min_size
         if isinstance(level, bool) or not isinstance(level, int):
             raise TypeError(f"level must be an int, not {type(level).__name__}")
         if not -1 <= level <= 9:
@@ -151,91 +150,15 @@ class PerMessageDeflate:
             raise TypeError(f"min_size must be an int, not {type(min_size).__name__}")
         if min_size < 0:
             raise ValueError(f"min_size must be >= 0, not {min_size}")
-        self._server_no_context_takeover = server_no_context_takeover
-        self._client_no_context_takeover = client_no_context_takeover
-        self._server_max_window_bits = _check_window_bits(
-            "server_max_window_bits", server_max_window_bits
-        )
-        self._client_max_window_bits = _check_window_bits(
-            "client_max_window_bits", client_max_window_bits
-        )
-        self._level = level
-        self._min_size = min_size
+        _check_window_bits("server_max_window_bits", self.server_max_window_bits)
+        _check_window_bits("client_max_window_bits", self.client_max_window_bits)
+        zlib = self.zlib if self.zlib is not None else _zlib
         if zlib is not None and not isinstance(zlib, str):
             raise TypeError(f"zlib must be a str or None, not {type(zlib).__name__}")
-        # _zlib: the earlier, private name of the same argument.
-        self._zlib = _get_zlib(zlib if zlib is not None else _zlib)
-
-    # -- configuration (read-only) ------------------------------------------
-
-    @property
-    def server_no_context_takeover(self) -> bool:
-        return self._server_no_context_takeover
-
-    @property
-    def client_no_context_takeover(self) -> bool:
-        return self._client_no_context_takeover
-
-    @property
-    def server_max_window_bits(self) -> int:
-        return self._server_max_window_bits
-
-    @property
-    def client_max_window_bits(self) -> int:
-        return self._client_max_window_bits
-
-    @property
-    def level(self) -> int:
-        return self._level
-
-    @property
-    def min_size(self) -> int:
-        return self._min_size
-
-    @property
-    def zlib(self) -> str | None:
-        """The deflate implementation chosen at construction (None: automatic)."""
-        return None if self._zlib.name == AUTO else self._zlib.name
-
-    def _key(self) -> tuple[Any, ...]:
-        return (
-            self._server_no_context_takeover,
-            self._client_no_context_takeover,
-            self._server_max_window_bits,
-            self._client_max_window_bits,
-            self._level,
-            self._min_size,
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PerMessageDeflate):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        return (
-            f"PerMessageDeflate(server_no_context_takeover={self._server_no_context_takeover}, "
-            f"client_no_context_takeover={self._client_no_context_takeover}, "
-            f"server_max_window_bits={self._server_max_window_bits}, "
-            f"client_max_window_bits={self._client_max_window_bits}, "
-            f"level={self._level}, min_size={self._min_size})"
-        )
-
-    def _replace(self, **changes: Any) -> PerMessageDeflate:
-        values: dict[str, Any] = {
-            "server_no_context_takeover": self._server_no_context_takeover,
-            "client_no_context_takeover": self._client_no_context_takeover,
-            "server_max_window_bits": self._server_max_window_bits,
-            "client_max_window_bits": self._client_max_window_bits,
-            "level": self._level,
-            "min_size": self._min_size,
-            "zlib": self.zlib,
-        }
-        values.update(changes)
-        return PerMessageDeflate(**values)
+        impl = _get_zlib(zlib)
+        # frozen: object.__setattr__ is how a dataclass sets its own fields
+        object.__setattr__(self, "zlib", None if impl.name == AUTO else impl.name)
+        object.__setattr__(self, "_impl", impl)
 
     # -- negotiation ---------------------------------------------------------
 
@@ -246,14 +169,14 @@ class PerMessageDeflate:
         is 15, to tell the server it may limit our window (RFC 7692 §7.1.2.2).
         """
         parts = [EXTENSION_NAME]
-        if self._server_no_context_takeover:
+        if self.server_no_context_takeover:
             parts.append(_SERVER_NO_CONTEXT_TAKEOVER)
-        if self._client_no_context_takeover:
+        if self.client_no_context_takeover:
             parts.append(_CLIENT_NO_CONTEXT_TAKEOVER)
-        if self._server_max_window_bits != _MAX_WINDOW_BITS:
-            parts.append(f"{_SERVER_MAX_WINDOW_BITS}={self._server_max_window_bits}")
-        if self._client_max_window_bits != _MAX_WINDOW_BITS:
-            parts.append(f"{_CLIENT_MAX_WINDOW_BITS}={self._client_max_window_bits}")
+        if self.server_max_window_bits != _MAX_WINDOW_BITS:
+            parts.append(f"{_SERVER_MAX_WINDOW_BITS}={self.server_max_window_bits}")
+        if self.client_max_window_bits != _MAX_WINDOW_BITS:
+            parts.append(f"{_CLIENT_MAX_WINDOW_BITS}={self.client_max_window_bits}")
         else:
             parts.append(_CLIENT_MAX_WINDOW_BITS)
         return "; ".join(parts)
@@ -265,14 +188,14 @@ class PerMessageDeflate:
         (RFC 7692 §7.1.2.1); otherwise 15 goes without saying.
         """
         parts = [EXTENSION_NAME]
-        if self._server_no_context_takeover:
+        if self.server_no_context_takeover:
             parts.append(_SERVER_NO_CONTEXT_TAKEOVER)
-        if self._client_no_context_takeover:
+        if self.client_no_context_takeover:
             parts.append(_CLIENT_NO_CONTEXT_TAKEOVER)
-        if server_window_asked or self._server_max_window_bits != _MAX_WINDOW_BITS:
-            parts.append(f"{_SERVER_MAX_WINDOW_BITS}={self._server_max_window_bits}")
-        if self._client_max_window_bits != _MAX_WINDOW_BITS:
-            parts.append(f"{_CLIENT_MAX_WINDOW_BITS}={self._client_max_window_bits}")
+        if server_window_asked or self.server_max_window_bits != _MAX_WINDOW_BITS:
+            parts.append(f"{_SERVER_MAX_WINDOW_BITS}={self.server_max_window_bits}")
+        if self.client_max_window_bits != _MAX_WINDOW_BITS:
+            parts.append(f"{_CLIENT_MAX_WINDOW_BITS}={self.client_max_window_bits}")
         return "; ".join(parts)
 
     @classmethod
@@ -321,17 +244,18 @@ class PerMessageDeflate:
                 continue  # §7.1: decline this offer, try the next one
             server_bits = min(
                 offered.get(_SERVER_MAX_WINDOW_BITS, _MAX_WINDOW_BITS),
-                server._server_max_window_bits,
+                server.server_max_window_bits,
             )
             client_bits = _MAX_WINDOW_BITS
             client_offer = offered.get(_CLIENT_MAX_WINDOW_BITS)
             if client_offer is not None:
                 limit = _MAX_WINDOW_BITS if client_offer is True else client_offer
-                client_bits = min(limit, server._client_max_window_bits)
-            agreed = server._replace(
-                server_no_context_takeover=server._server_no_context_takeover
+                client_bits = min(limit, server.client_max_window_bits)
+            agreed = replace(
+                server,
+                server_no_context_takeover=server.server_no_context_takeover
                 or _SERVER_NO_CONTEXT_TAKEOVER in offered,
-                client_no_context_takeover=server._client_no_context_takeover
+                client_no_context_takeover=server.client_no_context_takeover
                 or _CLIENT_NO_CONTEXT_TAKEOVER in offered,
                 server_max_window_bits=server_bits,
                 client_max_window_bits=client_bits,
@@ -371,34 +295,35 @@ class PerMessageDeflate:
 
         # §7.1.1.1: a server accepting our server_no_context_takeover must say
         # so; it may also choose it unasked.
-        if offered._server_no_context_takeover and _SERVER_NO_CONTEXT_TAKEOVER not in answer:
+        if offered.server_no_context_takeover and _SERVER_NO_CONTEXT_TAKEOVER not in answer:
             raise ValueError(f"the response omits the offered {_SERVER_NO_CONTEXT_TAKEOVER}")
 
         # §7.1.2.1: an offered limit must be answered, with the same or a
         # smaller value; unasked, the server may still announce any value.
         server_bits = answer.get(_SERVER_MAX_WINDOW_BITS, _MAX_WINDOW_BITS)
-        if offered._server_max_window_bits != _MAX_WINDOW_BITS:
+        if offered.server_max_window_bits != _MAX_WINDOW_BITS:
             if _SERVER_MAX_WINDOW_BITS not in answer:
                 raise ValueError(f"the response omits the offered {_SERVER_MAX_WINDOW_BITS}")
-            if server_bits > offered._server_max_window_bits:
+            if server_bits > offered.server_max_window_bits:
                 raise ValueError(
                     f"{_SERVER_MAX_WINDOW_BITS}={server_bits} exceeds the offered "
-                    f"{offered._server_max_window_bits}"
+                    f"{offered.server_max_window_bits}"
                 )
 
         # §7.1.2.2: the server may only lower the window we offered (always
         # offered, without a value when 15).
-        client_bits = answer.get(_CLIENT_MAX_WINDOW_BITS, offered._client_max_window_bits)
-        if client_bits > offered._client_max_window_bits:
+        client_bits = answer.get(_CLIENT_MAX_WINDOW_BITS, offered.client_max_window_bits)
+        if client_bits > offered.client_max_window_bits:
             raise ValueError(
                 f"{_CLIENT_MAX_WINDOW_BITS}={client_bits} exceeds the offered "
-                f"{offered._client_max_window_bits}"
+                f"{offered.client_max_window_bits}"
             )
 
-        return offered._replace(
+        return replace(
+            offered,
             server_no_context_takeover=_SERVER_NO_CONTEXT_TAKEOVER in answer,
             # §7.1.1.2: the server may impose it; our own choice stands too.
-            client_no_context_takeover=offered._client_no_context_takeover
+            client_no_context_takeover=offered.client_no_context_takeover
             or _CLIENT_NO_CONTEXT_TAKEOVER in answer,
             server_max_window_bits=server_bits,
             client_max_window_bits=client_bits,
@@ -408,8 +333,8 @@ class PerMessageDeflate:
 
     def _directions(self, role: str) -> tuple[tuple[int, bool], tuple[int, bool]]:
         """((window, no_takeover) this role deflates with, (...) it inflates with)."""
-        server = (self._server_max_window_bits, self._server_no_context_takeover)
-        client = (self._client_max_window_bits, self._client_no_context_takeover)
+        server = (self.server_max_window_bits, self.server_no_context_takeover)
+        client = (self.client_max_window_bits, self.client_no_context_takeover)
         if role == "server":
             return server, client
         if role == "client":
@@ -419,9 +344,9 @@ class PerMessageDeflate:
     def _inflater(self, role: str) -> _Inflater:
         """The decompressor for a ``Decoder`` of ``role`` (it inflates the peer's messages)."""
         window_bits, no_context_takeover = self._directions(role)[1]
-        return _Inflater(self._zlib, window_bits, no_context_takeover)
+        return _Inflater(self._impl, window_bits, no_context_takeover)
 
     def _deflater(self, role: str) -> _Deflater:
         """The compressor for an ``Encoder`` of ``role``."""
         window_bits, no_context_takeover = self._directions(role)[0]
-        return _Deflater(self._zlib, self._level, window_bits, no_context_takeover, self._min_size)
+        return _Deflater(self._impl, self.level, window_bits, no_context_takeover, self.min_size)
