@@ -76,12 +76,15 @@ def _read_params(params: _Params, *, offer: bool) -> dict[str, Any]:
     return seen
 
 
-def _check_window_bits(name: str, value: Any) -> int:
+def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
+    """The one argument check for ints: an int (a bool is not one) in low..high."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not _MIN_WINDOW_BITS <= value <= _MAX_WINDOW_BITS:
-        raise ValueError(f"{name} must be in {_MIN_WINDOW_BITS}..{_MAX_WINDOW_BITS}, not {value}")
-    return value
+    if high is None:
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, not {value}")
+    elif not low <= value <= high:
+        raise ValueError(f"{name} must be in {low}..{high}, not {value}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,17 +144,10 @@ class PerMessageDeflate:
         ):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
-        level, min_size = self.level, self.min_size
-        if isinstance(level, bool) or not isinstance(level, int):
-            raise TypeError(f"level must be an int, not {type(level).__name__}")
-        if not -1 <= level <= 9:
-            raise ValueError(f"level must be in -1..9, not {level}")
-        if isinstance(min_size, bool) or not isinstance(min_size, int):
-            raise TypeError(f"min_size must be an int, not {type(min_size).__name__}")
-        if min_size < 0:
-            raise ValueError(f"min_size must be >= 0, not {min_size}")
-        _check_window_bits("server_max_window_bits", self.server_max_window_bits)
-        _check_window_bits("client_max_window_bits", self.client_max_window_bits)
+        _check_int("level", self.level, -1, 9)
+        _check_int("min_size", self.min_size, 0)
+        for name in ("server_max_window_bits", "client_max_window_bits"):
+            _check_int(name, getattr(self, name), _MIN_WINDOW_BITS, _MAX_WINDOW_BITS)
         zlib = self.zlib if self.zlib is not None else _zlib
         if zlib is not None and not isinstance(zlib, str):
             raise TypeError(f"zlib must be a str or None, not {type(zlib).__name__}")
