@@ -325,7 +325,7 @@ class PerMessageDeflate:
             client_max_window_bits=client_bits,
         )
 
-    # -- codec interface (see design notes) ----------------------------------
+    # -- codec interface: each Decoder and Encoder calls one of these once ------
 
     def _directions(self, role: str) -> tuple[tuple[int, bool], tuple[int, bool]]:
         """((window, no_takeover) this role deflates with, (...) it inflates with)."""
