@@ -147,7 +147,9 @@ def _self_test(impl: _Zlib) -> bool:
             for level in (1, 6):  # ISA-L serves these with different levels
                 compressor = impl.compressobj(level, bits)
                 payload = compressor.compress(sample) + compressor.flush(zlib.Z_SYNC_FLUSH)
-                if not payload.endswith(_TAIL) or _strict_inflate(payload, bits) != sample:
+                if not payload.endswith(_TAIL):
+                    return False
+                if _strict_inflate(zlib.decompressobj(-bits), payload) != sample:
                     return False
             inflater = impl.decompressobj(bits, 0)
             head = inflater.decompress(payload[:-4], 100)
@@ -177,13 +179,13 @@ def _self_test(impl: _Zlib) -> bool:
         return False
 
 
-def _strict_inflate(payload: bytes, bits: int) -> bytes:
-    """Inflate with zlib holding a ``2**bits`` window, 64 bytes per call.
+def _strict_inflate(inflater: Any, payload: bytes) -> bytes:
+    """Inflate with a zlib decompressor, such as ``zlib.decompressobj(-bits)``, 64 bytes per call.
 
     zlib checks distances against its window plus the current call's output,
-    so small calls make it reject references beyond the window.
+    so small calls make it reject references beyond the window. Passing the
+    decompressor lets a caller keep one across messages (context takeover).
     """
-    inflater = zlib.decompressobj(-bits)
     pieces = []
     while True:
         piece = inflater.decompress(payload, 64)

@@ -33,7 +33,8 @@ FRAMES = ("tests/test_frames.py",)
 MESSAGES = ("tests/test_messages.py", "-k", "not without_a_limit and not allocates")
 UTF8 = ("tests/test_utf8.py",)
 MASK = ("tests/test_mask.py",)
-DEFLATE = ("tests/test_deflate.py", "-k", "codec or autobahn or negotiat or accept or offer")
+DEFLATE = ("tests/test_deflate_codec.py", "tests/test_deflate_negotiation.py",
+           "tests/test_deflate_interop.py", "-k", "codec or autobahn or negotiat or accept or offer")
 # The compiled cases of one kernel only: what the C mutant changes.
 C_FRAMES = ("tests/test_frames.py", "-k", "scalar and (header_rules or non_minimal or top_bit)")
 C_MASK = ("tests/test_mask.py", "-k", "scalar")
