@@ -207,6 +207,18 @@ def wsfast_messages(backend: Any, events: list[Any]) -> list[tuple[str, bytes]]:
     return result
 
 
+def wsfast_wire(
+    encoder: Any, messages: list[tuple[str, bytes]], fragment_size: int | None
+) -> bytes:
+    """What a wsfast Encoder sends for ``messages``, fragmented at ``fragment_size``."""
+    return b"".join(
+        encoder.text(data.decode(), fragment_size=fragment_size)
+        if kind == "text"
+        else encoder.binary(data, fragment_size=fragment_size)
+        for kind, data in messages
+    )
+
+
 def http_headers(raw: bytes) -> dict[str, str]:
     head = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
     return {
@@ -278,12 +290,7 @@ def test_interop_websockets_client(
     # wsfast -> websockets.
     encoder = backend.Encoder(role="server", deflate=agreed)
     for fragment_size in (None, 333):
-        wire = b"".join(
-            encoder.text(data.decode(), fragment_size=fragment_size)
-            if kind == "text"
-            else encoder.binary(data, fragment_size=fragment_size)
-            for kind, data in messages
-        )
+        wire = wsfast_wire(encoder, messages, fragment_size)
         client.receive_data(wire)
         assert websockets_messages(client.events_received()) == messages
 
@@ -323,12 +330,7 @@ def test_interop_websockets_server(
     # wsfast -> websockets.
     encoder = backend.Encoder(role="client", deflate=agreed)
     for fragment_size in (None, 1000):
-        wire = b"".join(
-            encoder.text(data.decode(), fragment_size=fragment_size)
-            if kind == "text"
-            else encoder.binary(data, fragment_size=fragment_size)
-            for kind, data in messages
-        )
+        wire = wsfast_wire(encoder, messages, fragment_size)
         server.receive_data(wire)
         assert websockets_messages(server.events_received()) == messages
 
