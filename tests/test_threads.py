@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from wsfast import deflate as deflate_module
+from wsfast import _deflate_stream as deflate_module
 from wsfast.constants import GIL_RELEASE_THRESHOLD
 
 THREADS = 8

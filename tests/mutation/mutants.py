@@ -33,7 +33,8 @@ FRAMES = ("tests/test_frames.py",)
 MESSAGES = ("tests/test_messages.py", "-k", "not without_a_limit and not allocates")
 UTF8 = ("tests/test_utf8.py",)
 MASK = ("tests/test_mask.py",)
-DEFLATE = ("tests/test_deflate.py", "-k", "codec or autobahn or negotiat or accept or offer")
+DEFLATE = ("tests/test_deflate_codec.py", "tests/test_deflate_negotiation.py",
+           "tests/test_deflate_interop.py", "-k", "codec or autobahn or negotiat or accept or offer")
 # The compiled cases of one kernel only: what the C mutant changes.
 C_FRAMES = ("tests/test_frames.py", "-k", "scalar and (header_rules or non_minimal or top_bit)")
 C_MASK = ("tests/test_mask.py", "-k", "scalar")
@@ -209,12 +210,12 @@ MUTANTS = [
            "DEFAULT_MAX_MESSAGE_SIZE = 16 * 2**20\n",
            "DEFAULT_MAX_MESSAGE_SIZE = 32 * 2**20\n",
            "default message limit raised", MESSAGES),
-    # ---- permessage-deflate (wsfast/deflate.py) --------------------------------------
-    Mutant("wsfast/deflate.py",
+    # ---- permessage-deflate (wsfast/_deflate_stream.py, deflate.py) -------------------
+    Mutant("wsfast/_deflate_stream.py",
            "        self._flush = zlib.Z_FULL_FLUSH if no_context_takeover else zlib.Z_SYNC_FLUSH",
            "        self._flush = zlib.Z_SYNC_FLUSH",
            "deflate context not reset under no_context_takeover", DEFLATE),
-    Mutant("wsfast/deflate.py",
+    Mutant("wsfast/_deflate_stream.py",
            "        return payload[:-4]\n",
            "        return payload\n",
            "00 00 ff ff tail not removed (RFC 7692 §7.2.1)", DEFLATE),
