@@ -107,7 +107,6 @@ extern wsfast_utf8_fn wsfast_utf8;
 const char *wsfast_utf8_name(void);
 
 /* ---- Frame headers (frame_header.c), RFC 6455 §5.2 ------------------------ */
-/* (codec section: declarations added by the codec work) */
 
 /* Parsing results: > 0 is the header size in bytes (2..14); 0 means more
  * bytes are needed; < 0 is the rule the header breaks. Every error is a

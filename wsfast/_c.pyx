@@ -238,7 +238,6 @@ cdef class Masker:
 
 
 # ---- UTF-8 validation (RFC 3629) ------------------------------------------------
-# (utf8 section)
 # RFC 6455 §5.6 and §8.1: text payloads and close reasons must be valid UTF-8.
 # The kernels (csrc/utf8_*.c) are resumable and fail-fast; this glue holds the
 # buffer, releases the GIL for large inputs and keeps the validator's counters.
@@ -396,8 +395,7 @@ cdef class Utf8Validator:
 
 
 # ---- Codec primitives (RFC 6455 §5.2, §5.3) --------------------------------------
-# (codec section) The frame and message state machines live once in
-# wsfast/_codec_py.py; compiled as wsfast._codec_c they call these at C level.
+# Called at C level by wsfast._codec_c (see wsfast/_codec_py.py's docstring).
 # Positions are clamped or checked here, so a Python caller cannot make them
 # read outside ``data``. Masking keys travel as integers: key byte i is bits
 # 8i..8i+7, the same in both backends.

@@ -1,16 +1,6 @@
 # Augmenting declarations for wsfast/_codec_py.py compiled as wsfast._codec_c
-# (aiohttp's reader_py/reader_c technique). setup.py copies _codec_py.py to
-# _codec_c.py at build time; Cython reads this file next to the copy, turns the
-# classes into extension types with typed attributes, types the locals of the
-# per-frame path, and replaces the primitives the source imports from
-# wsfast._py with the C-level ones of the same names in wsfast._c (so the
-# kernel selected by _c._set_kernel is the one used here too).
-#
-# Every name declared here must exist in _codec_py.py with the same meaning;
-# the differential tests run both modules over the same inputs. The source's
-# `from ._py import ...` still runs at import, so the module's Python-level
-# globals of those names are the _py functions; every call in the compiled
-# code goes to the cimported C-level ones.
+# (how the build works: that module's docstring). Every name declared here must
+# exist in _codec_py.py with the same meaning.
 
 cimport cython
 from libc.stdint cimport uint32_t, uint64_t

@@ -34,8 +34,10 @@ from .constants import (
 __all__ = [
     "KERNEL_NAMES",
     "Masker",
+    "Utf8Validator",
     "mask",
     "mask_inplace",
+    "validate_utf8",
 ]
 
 # features() reports these when the Python backend runs.
@@ -230,15 +232,12 @@ class Masker:
 
 
 # ---- UTF-8 validation (RFC 3629) ----------------------------------------------
-# (utf8 section)
 # RFC 6455 §5.6 and §8.1: text payloads and close reasons must be valid UTF-8.
 # CPython's strict decoder gives the verdict at C speed (it follows RFC 3629:
 # no overlongs, surrogates or code points above U+10FFFF). A small state
 # machine over at most four bytes adds what the decoder does not say: the
 # exact first invalid byte, and whether an unfinished tail can still become
 # valid (CPython also waits on ED A0..BF, a surrogate that never can).
-
-__all__ += ["Utf8Validator", "validate_utf8"]
 
 
 def _lead_rules() -> tuple[tuple[int, int, int] | None, ...]:
@@ -442,10 +441,9 @@ class Utf8Validator:
 
 
 # ---- Codec primitives (RFC 6455 §5.2, §5.3) ------------------------------------
-# (codec section) Twins of the cpdef primitives of _c.pyx's codec section. The
-# frame and message state machines (wsfast/_codec_py.py) call these; compiled as
-# wsfast._codec_c they call the C versions instead. Masking keys travel as
-# integers: key byte i is bits 8i..8i+7, the same in both backends.
+# Twins of _c.pyx's cpdef codec primitives, called by wsfast/_codec_py.py (whose
+# docstring says how its compiled build calls the C ones instead). Masking keys
+# travel as integers: key byte i is bits 8i..8i+7, the same in both backends.
 
 
 def _frame_parse(
