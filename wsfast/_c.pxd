@@ -22,6 +22,7 @@ cdef extern from "wsfast.h" nogil:
                                     const unsigned char *key)
     wsfast_mask_fn wsfast_mask
     const char *wsfast_mask_name()
+    void wsfast_mask_rotate(const unsigned char *key, size_t phase, unsigned char *out)
     void wsfast_copy(unsigned char *dst, const unsigned char *src, size_t len)
 
     # ---- UTF-8

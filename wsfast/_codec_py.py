@@ -30,7 +30,7 @@ import os
 import sys
 from typing import Any
 
-from ._buffers import byte_view, key_bytes
+from ._buffers import byte_view
 from ._py import (
     _frame_build, _frame_header, _frame_parse, _frame_unmask, _new_buffer, _new_payload, _utf8_feed,
 )
@@ -283,22 +283,24 @@ def encode_frame(
             ``fin=False`` or a payload over 125 bytes; a key not 4 bytes long.
     """
     first = _first_byte(opcode, fin, rsv1, rsv2, rsv3)
-    view = byte_view(payload, "payload")
     if first & CONTROL:
         # §5.5: control frames are never fragmented and carry <= 125 bytes.
+        payload = byte_view(payload, "payload")
         if not first & FIN:
             raise ValueError("control frames cannot be fragmented (fin=False)")
-        if view.nbytes > MAX_CONTROL_PAYLOAD:
+        if payload.nbytes > MAX_CONTROL_PAYLOAD:
             raise ValueError(f"control frame payload over {MAX_CONTROL_PAYLOAD} bytes")
-    return _frame_build(first, view, _masking_key(mask))
+    # _frame_build checks the payload, then the key: each buffer once.
+    return _frame_build(first, payload, _masking_key(mask))
 
 
-def _masking_key(mask: object) -> bytes | None:
+def _masking_key(mask: object) -> object:
+    """None (unmasked), a fresh key, or ``mask`` itself (a key _frame_build checks)."""
     if mask is None or mask is False:
         return None
     if mask is True:
         return os.urandom(4)  # §5.3: a fresh, unpredictable key per frame
-    return key_bytes(mask)
+    return mask
 
 
 # ---- Splitting the stream into frames ---------------------------------------------

@@ -140,8 +140,8 @@ MUTANTS = [
            "        if self._error is None:",
            "UTF-8 state not carried across feeds (Utf8Validator)", UTF8),
     Mutant("wsfast/_py.py",
-           "    if state:\n        validator._pending",
-           "    if False:\n        validator._pending",
+           "        if state:\n            validator._pending",
+           "        if False:\n            validator._pending",
            "UTF-8 state not carried across frames and feeds (codec)", MESSAGES),
     # ---- messages (wsfast/_codec_py.py) ----------------------------------------------
     Mutant("wsfast/_codec_py.py",
