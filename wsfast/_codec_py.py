@@ -218,6 +218,9 @@ class Frame:
         """The payload, unmasked."""
         return self._payload
 
+    # Frame, Message and Close each spell out __eq__ and __hash__: compiled,
+    # a shared base class would cost Frame and Message their freelists
+    # (Cython keeps a freelist only on a type without a base).
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Frame):
             return NotImplemented
