@@ -10,7 +10,7 @@ import os
 import platform
 import sys
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_clib import build_clib
 from setuptools.command.build_ext import build_ext
 
@@ -59,18 +59,15 @@ class optional_build_ext(OptionalBuild, build_ext):
             super().build_extensions()
 
 
-# ---- codec section --------------------------------------------------------------
 def codec_extensions(cythonize, directives, compile_args, link_args):
-    """wsfast._codec_c: the codec source wsfast/_codec_py.py compiled by Cython.
+    """wsfast._codec_c: wsfast/_codec_py.py compiled by Cython (how and why: that
+    module's docstring).
 
-    aiohttp's reader_py/reader_c technique with a build-time copy instead of a
-    symlink: Cython compiles the copy wsfast/_codec_c.py through the augmenting
-    wsfast/_codec_c.pxd. The copy (mtime kept, so unchanged sources are not
-    recompiled) is removed once translated, so no package can ship it as an
-    uncompiled wsfast._codec_c.
+    The build-time copy wsfast/_codec_c.py (mtime kept, so unchanged sources
+    are not recompiled) is removed once translated, so no package can ship it
+    as an uncompiled wsfast._codec_c.
     """
     import shutil
-    from setuptools import Extension
 
     copy = os.path.join("wsfast", "_codec_c.py")
     shutil.copy2(os.path.join("wsfast", "_codec_py.py"), copy)
@@ -107,8 +104,6 @@ def compiled_setup():
         "cflags": kernel_flags,
         "macros": [("WSFAST_CFLAGS", '"%s"' % " ".join(kernel_flags))],
     })
-    from setuptools import Extension
-
     extensions = [
         Extension("wsfast._c", ["wsfast/_c.pyx"], include_dirs=["csrc"],
                   depends=sorted(glob.glob("csrc/*.h")),
@@ -121,7 +116,7 @@ def compiled_setup():
     # encoders only read their fields after __init__.
     directives = {"language_level": "3", "boundscheck": False, "wraparound": False,
                   "cdivision": True, "embedsignature": True, "freethreading_compatible": True}
-    extensions += codec_extensions(cythonize, directives, [*opt, *san], san)  # codec section
+    extensions += codec_extensions(cythonize, directives, [*opt, *san], san)
     setup(
         libraries=[kernels],
         ext_modules=cythonize(extensions, compiler_directives=directives,

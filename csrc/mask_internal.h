@@ -19,15 +19,6 @@ static inline uint64_t wsfast_mask_key64(const unsigned char key[4]) {
     return (key32 << 32) | key32;
 }
 
-/* The key as seen from payload byte `phase`: out[i] = key[(phase + i) % 4].
- * A kernel that skips `phase` bytes continues with this key. */
-static inline void wsfast_mask_rotate(const unsigned char key[4], size_t phase,
-                                      unsigned char out[4]) {
-    for (size_t i = 0; i < 4; i++) {
-        out[i] = key[(phase + i) & 3];
-    }
-}
-
 /* Mask len < 16 bytes starting at key phase 0 with one step each of 8, 4,
  * 2 and 1 bytes. Branches on the length bits instead of a byte loop: this
  * tail runs on every short frame. The 8- and 4-byte steps keep the phase at

@@ -70,6 +70,17 @@ void wsfast_mask_avx2(unsigned char *dst, const unsigned char *src, size_t len,
 void wsfast_mask_neon(unsigned char *dst, const unsigned char *src, size_t len,
                       const unsigned char key[4]);
 
+/* The key as seen from payload byte `phase`: out[i] = key[(phase + i) % 4].
+ * Masking that starts at `phase` (a kernel's aligned head, a payload masked
+ * in pieces) continues with this key. Static inline: each kernel file gets
+ * its own copy, compiled for its target. */
+static inline void wsfast_mask_rotate(const unsigned char key[4], size_t phase,
+                                      unsigned char out[4]) {
+    for (size_t i = 0; i < 4; i++) {
+        out[i] = key[(phase + i) & 3];
+    }
+}
+
 /* The kernel chosen for the selected level, and its name. */
 extern wsfast_mask_fn wsfast_mask;
 const char *wsfast_mask_name(void);
@@ -107,7 +118,6 @@ extern wsfast_utf8_fn wsfast_utf8;
 const char *wsfast_utf8_name(void);
 
 /* ---- Frame headers (frame_header.c), RFC 6455 §5.2 ------------------------ */
-/* (codec section: declarations added by the codec work) */
 
 /* Parsing results: > 0 is the header size in bytes (2..14); 0 means more
  * bytes are needed; < 0 is the rule the header breaks. Every error is a

@@ -16,19 +16,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from wsfast._backend import MODULES
 from wsfast._env import env_flag
-
-# Modules whose names make up one backend, searched in order. The compiled
-# codec is the Python codec source compiled by Cython (see setup.py).
-BACKEND_MODULES = {
-    "python": ("wsfast._py",),
-    "c": ("wsfast._c",),
-}
-# (codec section) The frame and message classes: the codec source itself for
-# Python, its Cython build for C (the first module of a backend stays the
-# primitives module: the fixture selects kernels on it).
-BACKEND_MODULES["python"] += ("wsfast._codec_py",)
-BACKEND_MODULES["c"] += ("wsfast._codec_c",)
 
 
 @dataclass(frozen=True)
@@ -79,7 +68,7 @@ def c_expected(config: pytest.Config) -> bool:
 def c_kernels() -> list[str]:
     """Kernel levels of the compiled backend, or a marker that it failed to import."""
     try:
-        c = importlib.import_module("wsfast._c")
+        c = load_backend(Backend("c"))[0]
     except ImportError:
         return ["unavailable"]
     return list(c._kernels())
@@ -121,7 +110,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
 
 def load_backend(backend: Backend) -> list[ModuleType]:
-    return [importlib.import_module(name) for name in BACKEND_MODULES[backend.name]]
+    """The backend's modules, primitives first (the fixture selects kernels on it)."""
+    return [importlib.import_module(name) for name in MODULES[backend.name]]
 
 
 @pytest.fixture

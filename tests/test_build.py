@@ -57,6 +57,46 @@ def test_extension_is_installed_and_default() -> None:
     assert result.stdout.split() == ["c"], result.stderr
 
 
+# Prepended to a child's code: a finder that refuses one module, as a build
+# that left it out would.
+REFUSE_MODULE = """
+import sys
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name == {name!r}:
+            raise ImportError("no module " + name)
+sys.meta_path.insert(0, Refuse())
+"""
+WHICH_MODULES = ("import wsfast, wsfast.frames;"
+                 " print(wsfast.BACKEND, wsfast.mask.__module__, wsfast.frames.Frame.__module__)")
+
+
+@pytest.mark.c_extension
+@pytest.mark.parametrize("missing", ["wsfast._c", "wsfast._codec_c"])
+def test_backend_falls_back_as_a_pair(missing: str) -> None:
+    # Either compiled module missing: both Python modules run, never a mix.
+    result = run_python(REFUSE_MODULE.format(name=missing) + WHICH_MODULES,
+                        WSFAST_NO_EXTENSIONS="0", WSFAST_REQUIRE_EXTENSIONS="0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["python", "wsfast._py", "wsfast._codec_py"]
+
+
+@pytest.mark.c_extension
+@pytest.mark.parametrize("missing", ["wsfast._c", "wsfast._codec_c"])
+def test_required_extensions_do_not_fall_back(missing: str) -> None:
+    result = run_python(REFUSE_MODULE.format(name=missing) + WHICH_MODULES,
+                        WSFAST_NO_EXTENSIONS="0", WSFAST_REQUIRE_EXTENSIONS="1")
+    assert result.returncode != 0
+    assert f"ImportError: no module {missing}" in result.stderr
+
+
+@pytest.mark.c_extension
+def test_compiled_pair_by_default() -> None:
+    result = run_python(WHICH_MODULES, WSFAST_NO_EXTENSIONS="0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["c", "wsfast._c", "wsfast._codec_c"]
+
+
 @pytest.mark.c_extension
 @pytest.mark.parametrize("level", ["scalar", "sse2", "avx2", "neon"])
 def test_force_kernel(level: str) -> None:

@@ -22,6 +22,7 @@ cdef extern from "wsfast.h" nogil:
                                     const unsigned char *key)
     wsfast_mask_fn wsfast_mask
     const char *wsfast_mask_name()
+    void wsfast_mask_rotate(const unsigned char *key, size_t phase, unsigned char *out)
     void wsfast_copy(unsigned char *dst, const unsigned char *src, size_t len)
 
     # ---- UTF-8
@@ -31,7 +32,7 @@ cdef extern from "wsfast.h" nogil:
     wsfast_utf8_fn wsfast_utf8
     const char *wsfast_utf8_name()
 
-    # ---- frame headers (codec section)
+    # ---- frame headers
     int WSFAST_FRAME_HEADER_MAX
     ctypedef struct wsfast_frame_rules:
         unsigned allowed_rsv
@@ -49,10 +50,9 @@ cdef extern from "wsfast.h" nogil:
                                      const unsigned char *mask_key)
 
 
-# ---- codec primitives (codec section) ------------------------------------------
-# cpdef so that wsfast._codec_c (the codec source compiled by Cython, see
-# wsfast/_codec_c.pxd) calls them at C level, while tests call them from Python
-# next to their twins in wsfast._py.
+# ---- codec primitives ------------------------------------------------------------
+# cpdef: wsfast._codec_c calls them at C level (see wsfast/_codec_py.py's
+# docstring), tests call them from Python next to their twins in wsfast._py.
 
 cpdef (int, unsigned int, uint64_t, uint32_t) _frame_parse(
     bytes data, Py_ssize_t pos, Py_ssize_t end, unsigned int allowed_rsv, bint masked,

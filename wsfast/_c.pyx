@@ -81,13 +81,6 @@ cdef Py_ssize_t key_phase(object offset) except -1:
     return PyNumber_Index(offset) % 4
 
 
-cdef inline void rotate_key(const unsigned char key[4], Py_ssize_t phase, unsigned char out[4]) noexcept:
-    """The key as seen from payload byte ``phase``: out[i] = key[(phase + i) % 4]."""
-    cdef int i
-    for i in range(4):
-        out[i] = key[(phase + i) & 3]
-
-
 cdef inline void run_mask(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
                           const unsigned char key[4]) noexcept:
     """Mask with the selected kernel, without the GIL for large buffers."""
@@ -124,7 +117,7 @@ cdef inline Py_ssize_t mask_buffer_inplace(object buffer, const unsigned char ke
     cdef Py_buffer view
     cdef Py_ssize_t n
     if phase:
-        rotate_key(key, phase, rotated)
+        wsfast_mask_rotate(key, <size_t>phase, rotated)
         k = rotated
     if type(buffer) is bytearray:
         n = PyByteArray_GET_SIZE(buffer)
@@ -211,7 +204,7 @@ cdef class Masker:
         cdef unsigned char k[4]
         get_key(key, k)
         for phase in range(4):
-            rotate_key(k, phase, self.keys[phase])
+            wsfast_mask_rotate(k, <size_t>phase, self.keys[phase])
         self._offset = 0
 
     @property
@@ -238,7 +231,6 @@ cdef class Masker:
 
 
 # ---- UTF-8 validation (RFC 3629) ------------------------------------------------
-# (utf8 section)
 # RFC 6455 §5.6 and §8.1: text payloads and close reasons must be valid UTF-8.
 # The kernels (csrc/utf8_*.c) are resumable and fail-fast; this glue holds the
 # buffer, releases the GIL for large inputs and keeps the validator's counters.
@@ -396,17 +388,19 @@ cdef class Utf8Validator:
 
 
 # ---- Codec primitives (RFC 6455 §5.2, §5.3) --------------------------------------
-# (codec section) The frame and message state machines live once in
-# wsfast/_codec_py.py; compiled as wsfast._codec_c they call these at C level.
+# Called at C level by wsfast._codec_c (see wsfast/_codec_py.py's docstring).
 # Positions are clamped or checked here, so a Python caller cannot make them
 # read outside ``data``. Masking keys travel as integers: key byte i is bits
 # 8i..8i+7, the same in both backends.
 
 cdef inline void key_to_bytes(uint32_t key, Py_ssize_t phase, unsigned char out[4]) noexcept:
-    """The key bytes as seen from payload byte ``phase``: out[i] = key[(phase + i) % 4]."""
-    cdef int i
-    for i in range(4):
-        out[i] = <unsigned char>(key >> (8 * ((phase + i) & 3)))
+    """The key bytes as seen from payload byte ``phase`` (wsfast_mask_rotate)."""
+    cdef unsigned char k[4]
+    k[0] = <unsigned char>key
+    k[1] = <unsigned char>(key >> 8)
+    k[2] = <unsigned char>(key >> 16)
+    k[3] = <unsigned char>(key >> 24)
+    wsfast_mask_rotate(k, <size_t>phase, out)
 
 
 cpdef (int, unsigned int, uint64_t, uint32_t) _frame_parse(
@@ -521,11 +515,11 @@ cpdef bytes _frame_build(unsigned int first, object payload, object key):
     cdef size_t header_size
     cdef bytes out
     cdef unsigned char *dst
-    if key is not None:
-        get_key(key, k)
-        key_ptr = k
     get_buffer(payload, &view, "payload", False)
     try:
+        if key is not None:
+            get_key(key, k)
+            key_ptr = k
         header_size = wsfast_frame_header_build(header, first & 0xFF, <uint64_t>view.len, key_ptr)
         out = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>header_size + view.len)
         dst = <unsigned char *>PyBytes_AS_STRING(out)

@@ -1,16 +1,6 @@
 # Augmenting declarations for wsfast/_codec_py.py compiled as wsfast._codec_c
-# (aiohttp's reader_py/reader_c technique). setup.py copies _codec_py.py to
-# _codec_c.py at build time; Cython reads this file next to the copy, turns the
-# classes into extension types with typed attributes, types the locals of the
-# per-frame path, and replaces the primitives the source imports from
-# wsfast._py with the C-level ones of the same names in wsfast._c (so the
-# kernel selected by _c._set_kernel is the one used here too).
-#
-# Every name declared here must exist in _codec_py.py with the same meaning;
-# the differential tests run both modules over the same inputs. The source's
-# `from ._py import ...` still runs at import, so the module's Python-level
-# globals of those names are the _py functions; every call in the compiled
-# code goes to the cimported C-level ones.
+# (how the build works: that module's docstring). Every name declared here must
+# exist in _codec_py.py with the same meaning.
 
 cimport cython
 from libc.stdint cimport uint32_t, uint64_t
@@ -65,7 +55,7 @@ cdef class _Reader:
     cdef uint64_t _max_length
     cdef unsigned int _allowed_rsv
     cdef bytes _tail
-    cdef _Payload _payload
+    cdef _Payload _partial
     cdef unsigned int _first
     cdef uint32_t _key
     cdef uint64_t _remaining
@@ -86,37 +76,37 @@ cdef class _Reader:
     cdef Py_ssize_t _fill_payload(self, bytes data, Py_ssize_t pos, Py_ssize_t end) except -1
 
     cdef void _drop(self) except *
-    cdef void _opening(self, unsigned int first) except *
-    cdef void _header(self, unsigned int first, uint64_t length) except *
-    cdef void _chunk(self, _Payload payload) except *
-    cdef void _frame(self, unsigned int first, bytes payload, bint whole) except *
+    cdef void _on_first_byte(self, unsigned int first) except *
+    cdef void _on_header(self, unsigned int first, uint64_t length) except *
+    cdef void _on_chunk(self, _Payload payload) except *
+    cdef void _on_frame(self, unsigned int first, bytes payload, bint whole) except *
 
 
 cdef class FrameDecoder(_Reader):
-    cdef void _frame(self, unsigned int first, bytes payload, bint whole) except *
+    cdef void _on_frame(self, unsigned int first, bytes payload, bint whole) except *
 
 
 cdef class Decoder(_Reader):
     cdef bint _decode_text
     cdef uint64_t _max_message
-    cdef int _message
+    cdef int _message_opcode
     cdef bint _compressed
     cdef uint64_t _message_size
-    cdef uint32_t _utf8
+    cdef uint32_t _utf8_state
     cdef _Payload _buffer
     cdef object _inflater
 
     @cython.locals(opcode=int)
-    cdef void _opening(self, unsigned int first) except *
+    cdef void _on_first_byte(self, unsigned int first) except *
     @cython.locals(opcode=int)
-    cdef void _header(self, unsigned int first, uint64_t length) except *
-    cdef void _chunk(self, _Payload payload) except *
+    cdef void _on_header(self, unsigned int first, uint64_t length) except *
+    cdef void _on_chunk(self, _Payload payload) except *
     @cython.locals(opcode=int)
-    cdef void _frame(self, unsigned int first, bytes payload, bint whole) except *
+    cdef void _on_frame(self, unsigned int first, bytes payload, bint whole) except *
     @cython.final
-    @cython.locals(message=int, text=str)
+    @cython.locals(opcode=int, text=str)
     cdef void _whole(self, bytes payload, bint unchecked) except *
-    @cython.locals(fin=bint, message=int, buffer=_Payload, size=uint64_t, limit=object,
+    @cython.locals(fin=bint, opcode=int, buffer=_Payload, size=uint64_t, limit=object,
                    output=bytes, data=bytes)
     cdef void _fragment(self, unsigned int first, bytes payload, bint whole) except *
     cdef void _drop(self) except *
@@ -134,10 +124,10 @@ cdef class Encoder:
     cdef object _key(self)
     cdef bytes _control(self, int opcode, object data)
     @cython.locals(rsv=int, n=Py_ssize_t)
-    cdef bytes _message(self, int opcode, object payload, object fragment_size)
+    cdef bytes _encode(self, int opcode, object payload, object fragment_size)
     @cython.locals(n=Py_ssize_t, first=int, parts=list)
     cdef list _parts(self, int opcode, object payload, object fragment_size)
 
 
-cdef bytes _utf8(object s)
+cdef bytes _text_payload(object s)
 cdef object _fragment_limit(object fragment_size)

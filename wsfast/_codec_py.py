@@ -1,19 +1,25 @@
 """Frames and messages (RFC 6455 §5, §7): the state machines, written once.
 
-This module is both backends of the codec. Imported as ``wsfast._codec_py``
-it is plain Python over the primitives of :mod:`wsfast._py`. At build time,
-setup.py copies it to ``wsfast/_codec_c.py`` and Cython compiles the copy as
-``wsfast._codec_c`` through the augmenting ``wsfast/_codec_c.pxd`` (aiohttp's
+This module is both backends of the codec, and this is the one place that
+explains how. Imported as ``wsfast._codec_py`` it is plain Python over the
+primitives of :mod:`wsfast._py`. At build time, setup.py copies it to
+``wsfast/_codec_c.py`` and Cython compiles the copy as ``wsfast._codec_c``
+through the augmenting ``wsfast/_codec_c.pxd`` (aiohttp's
 ``reader_py``/``reader_c`` technique): the pxd types the attributes and
 locals, turns the classes into extension types, and cimports the primitives
-of the same names from ``wsfast._c``, so the per-frame path runs as C while
-the logic exists once. Keep this file plain Python: no ``cython`` import, and
-every name the pxd declares must keep its meaning in both worlds.
+of the same names from ``wsfast._c`` (their cpdef declarations are in
+``wsfast/_c.pxd``), so the per-frame path runs as C, with the kernels that
+``_c._set_kernel`` selected, while the logic exists once. The ``from ._py
+import`` below still runs in the compiled module, so its Python-level globals
+of those names are the ``_py`` functions; every call in the compiled code goes
+to the cimported C-level ones. Keep this file plain Python: no ``cython``
+import, and every name the pxd declares must keep its meaning in both worlds
+(the differential tests run both modules over the same inputs).
 
 Layout: :class:`_Reader` cuts the byte stream into frames (headers parsed by
 ``_frame_parse``, payloads unmasked while copied out by ``_frame_unmask`` or,
 for a frame spread over several ``feed`` calls, by ``_Payload``); its
-subclasses receive frames through four hooks. :class:`FrameDecoder` turns
+subclasses handle four events (``_on_*``). :class:`FrameDecoder` turns
 them into :class:`Frame` objects, :class:`Decoder` into messages.
 """
 
@@ -24,7 +30,7 @@ import os
 import sys
 from typing import Any
 
-from ._buffers import byte_view, key_bytes
+from ._buffers import byte_view
 from ._py import (
     _frame_build, _frame_header, _frame_parse, _frame_unmask, _new_buffer, _new_payload, _utf8_feed,
 )
@@ -212,6 +218,9 @@ class Frame:
         """The payload, unmasked."""
         return self._payload
 
+    # Frame, Message and Close each spell out __eq__ and __hash__: compiled,
+    # a shared base class would cost Frame and Message their freelists
+    # (Cython keeps a freelist only on a type without a base).
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Frame):
             return NotImplemented
@@ -277,22 +286,24 @@ def encode_frame(
             ``fin=False`` or a payload over 125 bytes; a key not 4 bytes long.
     """
     first = _first_byte(opcode, fin, rsv1, rsv2, rsv3)
-    view = byte_view(payload, "payload")
     if first & CONTROL:
         # §5.5: control frames are never fragmented and carry <= 125 bytes.
+        payload = byte_view(payload, "payload")
         if not first & FIN:
             raise ValueError("control frames cannot be fragmented (fin=False)")
-        if view.nbytes > MAX_CONTROL_PAYLOAD:
+        if payload.nbytes > MAX_CONTROL_PAYLOAD:
             raise ValueError(f"control frame payload over {MAX_CONTROL_PAYLOAD} bytes")
-    return _frame_build(first, view, _masking_key(mask))
+    # _frame_build checks the payload, then the key: each buffer once.
+    return _frame_build(first, payload, _masking_key(mask))
 
 
-def _masking_key(mask: object) -> bytes | None:
+def _masking_key(mask: object) -> object:
+    """None (unmasked), a fresh key, or ``mask`` itself (a key _frame_build checks)."""
     if mask is None or mask is False:
         return None
     if mask is True:
         return os.urandom(4)  # §5.3: a fresh, unpredictable key per frame
-    return key_bytes(mask)
+    return mask
 
 
 # ---- Splitting the stream into frames ---------------------------------------------
@@ -301,12 +312,12 @@ def _masking_key(mask: object) -> bytes | None:
 class _Reader:
     """The frame loop shared by FrameDecoder and Decoder.
 
-    Cuts the byte stream into frames and hands each to its subclass through
-    four hooks: ``_opening`` (byte 0 of a header that is not complete yet),
-    ``_header`` (a frame header passed the header rules), ``_chunk`` (part of
-    a payload spread over several feed() calls arrived), ``_frame`` (a frame
-    is complete). An incomplete header waits in
-    ``_tail`` (at most 13 bytes); an incomplete payload in ``_payload``, a
+    Cuts the byte stream into frames and tells its subclass four events:
+    ``_on_first_byte`` (byte 0 of a header that is not complete yet),
+    ``_on_header`` (a frame header passed the header rules), ``_on_chunk``
+    (part of a payload spread over several feed() calls arrived),
+    ``_on_frame`` (a frame is complete). An incomplete header waits in
+    ``_tail`` (at most 13 bytes); an incomplete payload in ``_partial``, a
     buffer that grows with the bytes received up to the declared size (which
     the header limit bounds).
 
@@ -326,7 +337,7 @@ class _Reader:
         "_key",
         "_masked",
         "_max_length",
-        "_payload",
+        "_partial",
         "_remaining",
         "_tail",
     )
@@ -334,7 +345,7 @@ class _Reader:
     _max_length: int
     _allowed_rsv: int
     _tail: bytes
-    _payload: Any  # a _Payload of the backend, while a payload spans feed() calls
+    _partial: Any  # a _Payload of the backend, while a payload spans feed() calls
     _first: int
     _key: int
     _remaining: int
@@ -348,7 +359,7 @@ class _Reader:
         self._max_length = max_length
         self._allowed_rsv = allowed_rsv
         self._tail = b""
-        self._payload = None
+        self._partial = None
         self._first = 0
         self._key = 0
         self._remaining = 0
@@ -413,14 +424,14 @@ class _Reader:
     def _fail(self, code: int, reason: str) -> None:
         """Record the error every later feed() raises; free the stream's buffers now."""
         self._error = (code, reason)
-        self._payload = None
+        self._partial = None
         self._tail = b""
         self._drop()
 
     def _consume(self, data: bytes) -> None:
         end = len(data)
         pos = 0
-        if self._payload is not None:
+        if self._partial is not None:
             pos = self._fill_payload(data, 0, end)
         while pos < end and not self._closed:
             tail = self._tail
@@ -433,7 +444,7 @@ class _Reader:
                 )
                 if status == 0:
                     self._tail = head  # shorter than 14 bytes, so data is used up
-                    self._opening(head[0])
+                    self._on_first_byte(head[0])
                     return
                 self._tail = b""
                 header_size = status - len(tail)
@@ -443,19 +454,19 @@ class _Reader:
                 )
                 if status == 0:
                     self._tail = data[pos:end]  # an incomplete header: < 14 bytes
-                    self._opening(data[pos])
+                    self._on_first_byte(data[pos])
                     return
                 header_size = status
             if status < 0:
                 raise _protocol_error(FRAME_ERRORS[-status])
             pos += header_size
-            self._header(first, length)
+            self._on_header(first, length)
             available = end - pos
             if length <= available:
                 # The whole payload is here: unmask it while copying it out.
                 payload = _frame_unmask(data, pos, length, key)
                 pos += length
-                self._frame(first, payload, True)
+                self._on_frame(first, payload, True)
             else:
                 self._first = first
                 self._key = key
@@ -464,38 +475,38 @@ class _Reader:
                     # One buffer, filled in place as the bytes arrive; it
                     # grows with them up to the declared size (within the
                     # limit already checked), so a header alone costs nothing.
-                    self._payload = _new_payload(length)
+                    self._partial = _new_payload(length)
                 except OverflowError:
                     raise _protocol_error(FRAME_ERRORS[-FRAME_E_TOO_BIG]) from None
                 pos = self._fill_payload(data, pos, end)
 
     def _fill_payload(self, data: bytes, pos: int, end: int) -> int:
         """Copy what is here of the pending payload; return the new position."""
-        payload = self._payload
+        payload = self._partial
         n = end - pos
         n = min(n, self._remaining)
         payload.write(data, pos, n, self._key)
         self._remaining -= n
-        self._chunk(payload)
+        self._on_chunk(payload)
         if self._remaining == 0:
-            self._payload = None
-            self._frame(self._first, payload.finish(), False)
+            self._partial = None
+            self._on_frame(self._first, payload.finish(), False)
         return pos + n
 
-    # Hooks; the subclasses override them.
+    # Events; the subclasses override them.
     def _drop(self) -> None:
         """Free the subclass's per-message state after an error."""
 
-    def _opening(self, first: int) -> None:
+    def _on_first_byte(self, first: int) -> None:
         """Byte 0 of a header that is not complete yet, for rules it alone decides."""
 
-    def _header(self, first: int, length: int) -> None:
+    def _on_header(self, first: int, length: int) -> None:
         pass
 
-    def _chunk(self, payload: Any) -> None:
+    def _on_chunk(self, payload: Any) -> None:
         pass
 
-    def _frame(self, first: int, payload: bytes, whole: bool) -> None:
+    def _on_frame(self, first: int, payload: bytes, whole: bool) -> None:
         raise NotImplementedError
 
 
@@ -535,7 +546,7 @@ class FrameDecoder(_Reader):
             raise ValueError(f"allow_rsv must be within 0..0b111, not {allow_rsv!r}")
         self._init_reader(role, _limit(max_frame_size, "max_frame_size"), allow_rsv)
 
-    def _frame(self, first: int, payload: bytes, whole: bool) -> None:
+    def _on_frame(self, first: int, payload: bytes, whole: bool) -> None:
         self._events.append(_new_frame(first, payload))
 
 
@@ -670,16 +681,16 @@ class Decoder(_Reader):
         "_decode_text",
         "_inflater",
         "_max_message",
-        "_message",
+        "_message_opcode",
         "_message_size",
-        "_utf8",
+        "_utf8_state",
     )
     _decode_text: bool
     _max_message: int
-    _message: int
+    _message_opcode: int
     _compressed: bool
     _message_size: int
-    _utf8: int
+    _utf8_state: int
     _buffer: Any  # a _Payload of the backend: the message so far, or None
     _inflater: Any
 
@@ -694,10 +705,10 @@ class Decoder(_Reader):
         max_message = _limit(max_message_size, "max_message_size")
         self._decode_text = _flag(decode_text, "decode_text")
         self._max_message = max_message
-        self._message = 0  # opcode of the unfinished data message, 0 for none
+        self._message_opcode = 0  # opcode of the unfinished data message, 0 for none
         self._compressed = False
         self._message_size = 0
-        self._utf8 = UTF8_ACCEPT
+        self._utf8_state = UTF8_ACCEPT
         self._buffer = None  # the fragments received so far
         # The frame parser's limit: control frames (<= 125 bytes) never count
         # against max_message_size; _header checks data frames against it.
@@ -719,41 +730,41 @@ class Decoder(_Reader):
                 max_frame = min(self._inflater.frame_limit(max_frame), NO_LIMIT)
             self._init_reader(role, max_frame, 0b100)  # RFC 7692 claims RSV1
 
-    def _opening(self, first: int) -> None:
+    def _on_first_byte(self, first: int) -> None:
         # The message rules byte 0 decides (RFC 6455 §5.4; RFC 7692 §6: RSV1
         # marks the first frame of a compressed message, and only that one).
         opcode = first & OPCODE_MASK
         if opcode & CONTROL or opcode == OP_CONTINUATION:
             if first & RSV1:
                 raise _protocol_error(ERR_RSV1)
-            if opcode == OP_CONTINUATION and not self._message:
+            if opcode == OP_CONTINUATION and not self._message_opcode:
                 raise _protocol_error(ERR_CONTINUATION)
-        elif self._message:
+        elif self._message_opcode:
             raise _protocol_error(ERR_EXPECTED_CONTINUATION)
 
-    def _header(self, first: int, length: int) -> None:
+    def _on_header(self, first: int, length: int) -> None:
         # Checked before the payload is buffered.
-        self._opening(first)
+        self._on_first_byte(first)
         opcode = first & OPCODE_MASK
         if opcode & CONTROL:
             return
         if opcode != OP_CONTINUATION:
-            self._message = opcode
+            self._message_opcode = opcode
             self._compressed = bool(first & RSV1)
             self._message_size = 0
-            self._utf8 = UTF8_ACCEPT
-        # Compressed sizes are counted after inflating, in _frame.
+            self._utf8_state = UTF8_ACCEPT
+        # Compressed sizes are counted after inflating, in _on_frame.
         if not self._compressed and length > self._max_message - self._message_size:
             raise _protocol_error(ERR_MESSAGE_TOO_BIG)
 
-    def _chunk(self, payload: Any) -> None:
+    def _on_chunk(self, payload: Any) -> None:
         # Fail fast inside a frame that arrives in pieces (Autobahn 6.4.x).
-        if self._message == OP_TEXT and not self._compressed and not self._first & CONTROL:
-            self._utf8 = payload.utf8(self._utf8)
-            if self._utf8 == UTF8_REJECT:
+        if self._message_opcode == OP_TEXT and not self._compressed and not self._first & CONTROL:
+            self._utf8_state = payload.utf8(self._utf8_state)
+            if self._utf8_state == UTF8_REJECT:
                 raise _protocol_error(ERR_TEXT)
 
-    def _frame(self, first: int, payload: bytes, whole: bool) -> None:
+    def _on_frame(self, first: int, payload: bytes, whole: bool) -> None:
         opcode = first & OPCODE_MASK
         if opcode & CONTROL:
             if opcode == OP_CLOSE:
@@ -769,9 +780,9 @@ class Decoder(_Reader):
 
     def _whole(self, payload: bytes, unchecked: bool) -> None:
         """Deliver a complete message; ``unchecked``: its text is not validated yet."""
-        message = self._message
-        self._message = 0
-        if message == OP_TEXT:
+        opcode = self._message_opcode
+        self._message_opcode = 0
+        if opcode == OP_TEXT:
             if self._decode_text:
                 try:
                     text = payload.decode("utf-8")
@@ -780,10 +791,10 @@ class Decoder(_Reader):
                 self._events.append(_new_message(OPCODES[OP_TEXT], text))
                 return
             if unchecked:
-                self._utf8 = _utf8_feed(UTF8_ACCEPT, payload, 0, len(payload))
-            if self._utf8 != UTF8_ACCEPT:
+                self._utf8_state = _utf8_feed(UTF8_ACCEPT, payload, 0, len(payload))
+            if self._utf8_state != UTF8_ACCEPT:
                 raise _protocol_error(ERR_TEXT)
-        self._events.append(_new_message(OPCODES[message], payload))
+        self._events.append(_new_message(OPCODES[opcode], payload))
 
     def _fragment(self, first: int, payload: bytes, whole: bool) -> None:
         """A fragment of a message, or a compressed message."""
@@ -804,36 +815,36 @@ class Decoder(_Reader):
                 self._whole(output, True)
                 return
             self._message_size = buffer._fill
-            if self._message == OP_TEXT:
-                self._utf8 = buffer.utf8(self._utf8)
-                if self._utf8 == UTF8_REJECT:
+            if self._message_opcode == OP_TEXT:
+                self._utf8_state = buffer.utf8(self._utf8_state)
+                if self._utf8_state == UTF8_REJECT:
                     raise _protocol_error(ERR_TEXT)
         else:
             size = len(payload)
             if size > self._max_message - self._message_size:
-                raise _protocol_error(ERR_MESSAGE_TOO_BIG)  # _header's check, kept as a guard
+                raise _protocol_error(ERR_MESSAGE_TOO_BIG)  # _on_header's check, kept as a guard
             self._message_size += size
-            if self._message == OP_TEXT and whole:
-                self._utf8 = _utf8_feed(self._utf8, payload, 0, size)
-                if self._utf8 == UTF8_REJECT:
+            if self._message_opcode == OP_TEXT and whole:
+                self._utf8_state = _utf8_feed(self._utf8_state, payload, 0, size)
+                if self._utf8_state == UTF8_REJECT:
                     raise _protocol_error(ERR_TEXT)
             buffer.write(payload, 0, size, 0)
         if not fin:
             return
-        message = self._message
-        self._message = 0
+        opcode = self._message_opcode
+        self._message_opcode = 0
         self._buffer = None
         data = buffer.finish()  # the buffer's own bytes object: no copy
-        if message == OP_TEXT:
-            if self._utf8 != UTF8_ACCEPT:
+        if opcode == OP_TEXT:
+            if self._utf8_state != UTF8_ACCEPT:
                 raise _protocol_error(ERR_TEXT)  # the message ends inside a code point
             if self._decode_text:
                 self._events.append(_new_message(OPCODES[OP_TEXT], data.decode("utf-8")))
                 return
-        self._events.append(_new_message(OPCODES[message], data))
+        self._events.append(_new_message(OPCODES[opcode], data))
 
     def _drop(self) -> None:
-        self._message = 0
+        self._message_opcode = 0
         self._buffer = None
         self._inflater = None
 
@@ -853,7 +864,7 @@ class Decoder(_Reader):
             except UnicodeDecodeError:
                 raise _protocol_error(ERR_CLOSE_REASON)
         # The unfinished message, if any, is abandoned with the connection.
-        self._message = 0
+        self._message_opcode = 0
         self._buffer = None
         self._closed = True
         close = Close.__new__(Close)
@@ -907,7 +918,7 @@ class Encoder:
             TypeError: ``s`` is not a str.
             ValueError: ``s`` is not encodable (lone surrogates), or a bad ``fragment_size``.
         """
-        return self._message(OP_TEXT, _utf8(s), fragment_size)
+        return self._encode(OP_TEXT, _text_payload(s), fragment_size)
 
     def binary(self, data: object, *, fragment_size: int | None = None) -> bytes:
         """A binary message.
@@ -918,7 +929,7 @@ class Encoder:
         """
         # bytes, the common case, needs no view: _frame_build reads it directly.
         payload = data if type(data) is bytes else byte_view(data, "data")
-        return self._message(OP_BINARY, payload, fragment_size)
+        return self._encode(OP_BINARY, payload, fragment_size)
 
     def text_parts(self, s: str, *, fragment_size: int | None = None) -> list[Any]:
         """A text message as a list of buffers, for ``writev``/``writelines``.
@@ -930,7 +941,7 @@ class Encoder:
         Raises:
             TypeError, ValueError: exactly as :meth:`text` raises them.
         """
-        return self._parts(OP_TEXT, _utf8(s), fragment_size)
+        return self._parts(OP_TEXT, _text_payload(s), fragment_size)
 
     def binary_parts(self, data: object, *, fragment_size: int | None = None) -> list[Any]:
         """A binary message as a list of buffers, for ``writev``/``writelines``.
@@ -996,7 +1007,7 @@ class Encoder:
             raise ValueError(f"control frame payload over {MAX_CONTROL_PAYLOAD} bytes")
         return _frame_build(FIN | opcode, view, self._key())
 
-    def _message(self, opcode: int, payload: Any, fragment_size: object) -> bytes:
+    def _encode(self, opcode: int, payload: Any, fragment_size: object) -> bytes:
         size = _fragment_limit(fragment_size)
         rsv = 0
         if self._deflater is not None:
@@ -1021,7 +1032,7 @@ class Encoder:
     def _parts(self, opcode: int, payload: Any, fragment_size: object) -> list[Any]:
         if self._mask or self._deflater is not None:
             # Masking or compressing writes a new payload anyway: one buffer.
-            return [self._message(opcode, payload, fragment_size)]
+            return [self._encode(opcode, payload, fragment_size)]
         size = _fragment_limit(fragment_size)
         n = len(payload)
         if size == 0 or n <= size:
@@ -1040,7 +1051,7 @@ class Encoder:
         return parts
 
 
-def _utf8(s: object) -> bytes:
+def _text_payload(s: object) -> bytes:
     """The payload of a text message (TypeError/ValueError as text() documents)."""
     if not isinstance(s, str):
         raise TypeError(f"text must be a str, not {type(s).__name__}")

@@ -34,8 +34,10 @@ from .constants import (
 __all__ = [
     "KERNEL_NAMES",
     "Masker",
+    "Utf8Validator",
     "mask",
     "mask_inplace",
+    "validate_utf8",
 ]
 
 # features() reports these when the Python backend runs.
@@ -230,15 +232,12 @@ class Masker:
 
 
 # ---- UTF-8 validation (RFC 3629) ----------------------------------------------
-# (utf8 section)
 # RFC 6455 §5.6 and §8.1: text payloads and close reasons must be valid UTF-8.
 # CPython's strict decoder gives the verdict at C speed (it follows RFC 3629:
 # no overlongs, surrogates or code points above U+10FFFF). A small state
 # machine over at most four bytes adds what the decoder does not say: the
 # exact first invalid byte, and whether an unfinished tail can still become
 # valid (CPython also waits on ED A0..BF, a surrogate that never can).
-
-__all__ += ["Utf8Validator", "validate_utf8"]
 
 
 def _lead_rules() -> tuple[tuple[int, int, int] | None, ...]:
@@ -402,6 +401,24 @@ class Utf8Validator:
         self._consumed = 0
         self._error = None
 
+    # The codec's UTF-8 state (an int, as _utf8_feed's compiled twin keeps
+    # it): UTF8_ACCEPT, UTF8_REJECT, or the unfinished sequence, its length
+    # in bits 24+ and its bytes below.
+    @classmethod
+    def _from_state(cls, state: int) -> Utf8Validator:
+        """A validator resuming the codec state ``state`` (not UTF8_REJECT)."""
+        validator = cls()
+        if state:
+            validator._pending = (state & 0xFFFFFF).to_bytes(state >> 24, "big")
+        return validator
+
+    def _state(self) -> int:
+        """This validator's progress as a codec state."""
+        if self._error is not None:
+            return UTF8_REJECT
+        pending = self._pending
+        return (len(pending) << 24) | int.from_bytes(pending, "big") if pending else UTF8_ACCEPT
+
     @property
     def valid(self) -> bool:
         """No invalid byte seen so far."""
@@ -442,10 +459,9 @@ class Utf8Validator:
 
 
 # ---- Codec primitives (RFC 6455 §5.2, §5.3) ------------------------------------
-# (codec section) Twins of the cpdef primitives of _c.pyx's codec section. The
-# frame and message state machines (wsfast/_codec_py.py) call these; compiled as
-# wsfast._codec_c they call the C versions instead. Masking keys travel as
-# integers: key byte i is bits 8i..8i+7, the same in both backends.
+# Twins of _c.pyx's cpdef codec primitives, called by wsfast/_codec_py.py (whose
+# docstring says how its compiled build calls the C ones instead). Masking keys
+# travel as integers: key byte i is bits 8i..8i+7, the same in both backends.
 
 
 def _frame_parse(
@@ -533,20 +549,16 @@ def _utf8_feed(state: int, data: bytes, pos: int, end: int) -> int:
 
     Returns:
         0 (``UTF8_ACCEPT``) at a code point boundary, 1 (``UTF8_REJECT``) once a
-        byte is invalid, otherwise a state holding the unfinished sequence (its
-        length in bits 24+, its bytes below).
+        byte is invalid, otherwise a state holding the unfinished sequence
+        (see ``Utf8Validator._state``).
     """
     end = min(end, len(data) if data is not None else 0)
     pos = max(pos, 0)
     if pos >= end or state == UTF8_REJECT:
         return state
-    validator = Utf8Validator()
-    if state:
-        validator._pending = (state & 0xFFFFFF).to_bytes(state >> 24, "big")
-    if not validator.feed(memoryview(data)[pos:end]):
-        return UTF8_REJECT
-    pending = validator._pending
-    return (len(pending) << 24) | int.from_bytes(pending, "big") if pending else UTF8_ACCEPT
+    validator = Utf8Validator._from_state(state)
+    validator.feed(memoryview(data)[pos:end])
+    return validator._state()
 
 
 def _frame_header(first: int, length: int, key: object) -> bytes:
@@ -577,9 +589,9 @@ def _header(first: int, length: int, key: bytes | None) -> bytes:
 def _frame_build(first: int, payload: object, key: object) -> bytes:
     """One frame: the header (:func:`_frame_header`), then the payload masked
     with ``key`` (4 bytes) or unmasked (None)."""
-    masking_key = None if key is None else key_bytes(key)
     # bytes, the common payload, needs no view (a view is a flat byte one).
     data = payload if type(payload) is bytes else byte_view(payload, "payload")
+    masking_key = None if key is None else key_bytes(key)
     header = _header(first & 0xFF, len(data), masking_key)
     if masking_key is None:
         return header + data

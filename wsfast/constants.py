@@ -7,8 +7,6 @@ import enum
 __all__ = [
     "Opcode",
     "CloseCode",
-    "DATA_OPCODES",
-    "CONTROL_OPCODES",
     "MAX_CONTROL_PAYLOAD",
     "MAX_CLOSE_REASON",
     "DEFAULT_MAX_FRAME_SIZE",
@@ -16,32 +14,6 @@ __all__ = [
     "GIL_RELEASE_THRESHOLD",
     "WEBSOCKET_GUID",
     "is_valid_close_code",
-    # codec: header parser results, error reasons, UTF-8 states
-    "FRAME_NEED_MORE",
-    "FRAME_E_RSV",
-    "FRAME_E_OPCODE",
-    "FRAME_E_CONTROL_FRAGMENTED",
-    "FRAME_E_MASKED",
-    "FRAME_E_UNMASKED",
-    "FRAME_E_CONTROL_TOO_LONG",
-    "FRAME_E_NOT_MINIMAL",
-    "FRAME_E_LENGTH_TOP_BIT",
-    "FRAME_E_TOO_BIG",
-    "FRAME_ERRORS",
-    "RESERVED_OPCODES",
-    "MAX_FRAME_HEADER",
-    "ERR_CONTINUATION",
-    "ERR_EXPECTED_CONTINUATION",
-    "ERR_CLOSE_ONE_BYTE",
-    "ERR_CLOSE_CODE",
-    "ERR_CLOSE_REASON",
-    "ERR_TEXT",
-    "ERR_RSV1",
-    "ERR_MESSAGE_TOO_BIG",
-    "ERR_OUT_OF_MEMORY",
-    "UTF8_ACCEPT",
-    "UTF8_REJECT",
-    "NO_LIMIT",
 ]
 
 
@@ -76,9 +48,6 @@ class CloseCode(enum.IntEnum):
     TLS_HANDSHAKE = 1015
 
 
-DATA_OPCODES = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY})
-CONTROL_OPCODES = frozenset({Opcode.CLOSE, Opcode.PING, Opcode.PONG})
-
 # RFC 6455 §5.5: control frames carry at most 125 payload bytes; a close
 # payload spends 2 of them on the status code (§5.5.1).
 MAX_CONTROL_PAYLOAD = 125
@@ -105,6 +74,7 @@ def is_valid_close_code(code: int) -> bool:
 
 
 # ---- Frame and message codec (RFC 6455 §5, §7) --------------------------------
+# The codec's internals, shared by both backends (not in __all__).
 # Results of the frame header parser: csrc/wsfast.h WSFAST_FRAME_* and its twin
 # wsfast._py._frame_parse. Positive results are header sizes.
 FRAME_NEED_MORE = 0
