@@ -60,8 +60,8 @@ class optional_build_ext(OptionalBuild, build_ext):
 
 
 def codec_extensions(cythonize, directives, compile_args, link_args):
-    """wsfast._codec_c: wsfast/_codec_py.py compiled by Cython (how and why: that
-    module's docstring).
+    """wsfast._codec_c: wsfast/_codec_py.py compiled by Cython (how and why:
+    docs/build.md).
 
     The build-time copy wsfast/_codec_c.py (mtime kept, so unchanged sources
     are not recompiled) is removed once translated, so no package can ship it

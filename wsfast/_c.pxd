@@ -51,8 +51,7 @@ cdef extern from "wsfast.h" nogil:
 
 
 # ---- codec primitives ------------------------------------------------------------
-# cpdef: wsfast._codec_c calls them at C level (see wsfast/_codec_py.py's
-# docstring), tests call them from Python next to their twins in wsfast._py.
+# cpdef: wsfast._codec_c calls them at C level (see docs/build.md), tests call them from Python next to their twins in wsfast._py.
 
 cpdef (int, unsigned int, uint64_t, uint32_t) _frame_parse(
     bytes data, Py_ssize_t pos, Py_ssize_t end, unsigned int allowed_rsv, bint masked,

@@ -388,7 +388,7 @@ cdef class Utf8Validator:
 
 
 # ---- Codec primitives (RFC 6455 §5.2, §5.3) --------------------------------------
-# Called at C level by wsfast._codec_c (see wsfast/_codec_py.py's docstring).
+# Called at C level by wsfast._codec_c (see docs/build.md).
 # Positions are clamped or checked here, so a Python caller cannot make them
 # read outside ``data``. Masking keys travel as integers: key byte i is bits
 # 8i..8i+7, the same in both backends.

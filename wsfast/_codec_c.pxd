@@ -1,5 +1,5 @@
 # Augmenting declarations for wsfast/_codec_py.py compiled as wsfast._codec_c
-# (how the build works: that module's docstring). Every name declared here must
+# (how the build works: docs/build.md). Every name declared here must
 # exist in _codec_py.py with the same meaning.
 
 cimport cython

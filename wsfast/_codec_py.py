@@ -1,20 +1,11 @@
 """Frames and messages (RFC 6455 §5, §7): the state machines, written once.
 
-This module is both backends of the codec, and this is the one place that
-explains how. Imported as ``wsfast._codec_py`` it is plain Python over the
-primitives of :mod:`wsfast._py`. At build time, setup.py copies it to
-``wsfast/_codec_c.py`` and Cython compiles the copy as ``wsfast._codec_c``
-through the augmenting ``wsfast/_codec_c.pxd`` (aiohttp's
-``reader_py``/``reader_c`` technique): the pxd types the attributes and
-locals, turns the classes into extension types, and cimports the primitives
-of the same names from ``wsfast._c`` (their cpdef declarations are in
-``wsfast/_c.pxd``), so the per-frame path runs as C, with the kernels that
-``_c._set_kernel`` selected, while the logic exists once. The ``from ._py
-import`` below still runs in the compiled module, so its Python-level globals
-of those names are the ``_py`` functions; every call in the compiled code goes
-to the cimported C-level ones. Keep this file plain Python: no ``cython``
-import, and every name the pxd declares must keep its meaning in both worlds
-(the differential tests run both modules over the same inputs).
+This module is both backends of the codec: imported as ``wsfast._codec_py`` it
+is plain Python over the primitives of :mod:`wsfast._py`; setup.py compiles a
+copy with Cython as ``wsfast._codec_c``, typed by the augmenting
+``wsfast/_codec_c.pxd`` and calling the C primitives of ``wsfast._c``.
+docs/build.md explains how, and what an edit here must keep (no ``cython``
+import; every name the pxd declares keeps its meaning in both worlds).
 
 Layout: :class:`_Reader` cuts the byte stream into frames (headers parsed by
 ``_frame_parse``, payloads unmasked while copied out by ``_frame_unmask`` or,

@@ -459,8 +459,8 @@ class Utf8Validator:
 
 
 # ---- Codec primitives (RFC 6455 §5.2, §5.3) ------------------------------------
-# Twins of _c.pyx's cpdef codec primitives, called by wsfast/_codec_py.py (whose
-# docstring says how its compiled build calls the C ones instead). Masking keys
+# Twins of _c.pyx's cpdef codec primitives, called by wsfast/_codec_py.py (docs/build.md
+# says how its compiled build calls the C ones instead). Masking keys
 # travel as integers: key byte i is bits 8i..8i+7, the same in both backends.
 
 
