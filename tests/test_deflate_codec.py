@@ -52,17 +52,17 @@ def test_codec_rfc_frames_encode(backend: Any, zlib_name: str) -> None:
     # The RFC's examples all grow when compressed ("Hello": 5 -> 7 bytes,
     # §7.2.3.1), so the Encoder sends them as they are, RSV1 clear; a
     # message that shrinks gets the RFC's framing (RSV1, tail stripped).
-    encoder = backend.Encoder(role="server", deflate=PerMessageDeflate(_zlib=zlib_name))
+    encoder = backend.Encoder(role="server", deflate=PerMessageDeflate(zlib=zlib_name))
     assert encoder.text("Hello") == bytes.fromhex("810548656c6c6f")
     assert encoder.binary(b"") == bytes.fromhex("8200")  # §7.2.3.6 would be c20100
     text = "Hello" * 8
     compressed = zlib.compressobj(6, zlib.DEFLATED, -15)
     payload = (compressed.compress(text.encode()) + compressed.flush(zlib.Z_SYNC_FLUSH))[:-4]
     assert encoder.text(text) == bytes([0xC1, len(payload)]) + payload
-    no_takeover = PerMessageDeflate(server_no_context_takeover=True, _zlib=zlib_name)
+    no_takeover = PerMessageDeflate(server_no_context_takeover=True, zlib=zlib_name)
     encoder = backend.Encoder(role="server", deflate=no_takeover)
     assert encoder.text(text) + encoder.text(text) == (bytes([0xC1, len(payload)]) + payload) * 2
-    stored = backend.Encoder(role="server", deflate=PerMessageDeflate(level=0, _zlib=zlib_name))
+    stored = backend.Encoder(role="server", deflate=PerMessageDeflate(level=0, zlib=zlib_name))
     assert stored.text("Hello") == bytes.fromhex("810548656c6c6f")  # §7.2.3.3 would be 11 bytes
 
 

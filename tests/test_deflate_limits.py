@@ -43,19 +43,19 @@ pytest_plugins = ["deflate_fixtures"]
 
 def test_limit_exact(zlib_name: str) -> None:
     data = json_like(10000, seed=6)
-    payload = PerMessageDeflate(_zlib=zlib_name)._deflater("server").compress(data)
+    payload = PerMessageDeflate(zlib=zlib_name)._deflater("server").compress(data)
     assert payload is not None
     assert (
-        inflate_all(PerMessageDeflate(_zlib=zlib_name)._inflater("client"), payload, 10000) == data
+        inflate_all(PerMessageDeflate(zlib=zlib_name)._inflater("client"), payload, 10000) == data
     )
     with pytest.raises(ProtocolError) as info:
-        inflate_all(PerMessageDeflate(_zlib=zlib_name)._inflater("client"), payload, 9999)
+        inflate_all(PerMessageDeflate(zlib=zlib_name)._inflater("client"), payload, 9999)
     assert info.value.code == 1009
     assert info.value.events == []
 
 
 def test_limit_zero(zlib_name: str) -> None:
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("client")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("client")
     assert inflate_all(inflater, b"\x00", 0) == b""
     with pytest.raises(ProtocolError) as info:
         inflate_all(inflater, HELLO, 0)
@@ -68,9 +68,9 @@ def test_limit_zero(zlib_name: str) -> None:
 def test_limit_around_steps(zlib_name: str, size: int) -> None:
     # Sizes around the inflater's internal output step.
     data = (json_like(50000, seed=8) * (size // 50000 + 1))[:size]
-    payload = PerMessageDeflate(_zlib=zlib_name)._deflater("server").compress(data)
+    payload = PerMessageDeflate(zlib=zlib_name)._deflater("server").compress(data)
     assert payload is not None
-    pmd = PerMessageDeflate(_zlib=zlib_name)
+    pmd = PerMessageDeflate(zlib=zlib_name)
     assert inflate_all(pmd._inflater("client"), payload, size) == data
     assert inflate_all(pmd._inflater("client"), payload, None) == data
     with pytest.raises(ProtocolError) as info:
@@ -83,9 +83,9 @@ def test_output_left_inside_the_decompressor(zlib_name: str) -> None:
     # the output is all out (ISA-L buffers it; zlib is mid-match), so the
     # inflater must keep calling until a call comes back short.
     data = bytes(2 * MiB)
-    payload = PerMessageDeflate(_zlib=zlib_name)._deflater("server").compress(data)
+    payload = PerMessageDeflate(zlib=zlib_name)._deflater("server").compress(data)
     assert payload is not None and len(payload) < 10000
-    pmd = PerMessageDeflate(_zlib=zlib_name)
+    pmd = PerMessageDeflate(zlib=zlib_name)
     assert inflate_all(pmd._inflater("client"), payload, 2 * MiB) == data
     assert inflate_all(pmd._inflater("client"), payload, None) == data
     inflater = pmd._inflater("client")
@@ -97,9 +97,9 @@ def test_output_left_inside_the_decompressor(zlib_name: str) -> None:
 def test_large_incompressible(zlib_name: str) -> None:
     # More compressed input than one internal input step.
     data = random.Random(1).randbytes(MiB)
-    payload = PerMessageDeflate(_zlib=zlib_name)._deflater("server").compress(data)
+    payload = PerMessageDeflate(zlib=zlib_name)._deflater("server").compress(data)
     assert payload is not None and len(payload) > MiB
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("client")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("client")
     half = len(payload) // 2
     out = inflater.inflate(payload[:half], False, MiB)
     out += inflater.inflate(payload[half:], True, MiB - len(out))
@@ -109,9 +109,9 @@ def test_large_incompressible(zlib_name: str) -> None:
 def test_limit_across_fragments(zlib_name: str) -> None:
     # The codec passes each fragment the budget the earlier ones left.
     data = bytes(100000)
-    payload = PerMessageDeflate(_zlib=zlib_name)._deflater("server").compress(data)
+    payload = PerMessageDeflate(zlib=zlib_name)._deflater("server").compress(data)
     assert payload is not None
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("client")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("client")
     budget = 60000
     with pytest.raises(ProtocolError) as info:
         for index in range(len(payload)):
@@ -128,7 +128,7 @@ def test_bomb_payload_is_valid() -> None:
 
 @pytest.mark.parametrize("limit", [MiB, 16 * MiB])
 def test_bomb_refused_near_limit(zlib_name: str, gigabyte_bomb: bytes, limit: int) -> None:
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("server")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("server")
     raised: list[ProtocolError] = []
 
     def run() -> None:
@@ -143,7 +143,7 @@ def test_bomb_refused_near_limit(zlib_name: str, gigabyte_bomb: bytes, limit: in
 
 
 def test_bomb_in_fragments(zlib_name: str, gigabyte_bomb: bytes) -> None:
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("server")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("server")
     budget = 4 * MiB
     step = 64 * 1024
     with pytest.raises(ProtocolError) as info:
@@ -163,7 +163,7 @@ CORRUPT = [
 
 @pytest.mark.parametrize("payload", CORRUPT)
 def test_corrupt(zlib_name: str, payload: bytes) -> None:
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("server")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("server")
     with pytest.raises(ProtocolError) as info:
         inflater.inflate(payload, True, MiB)
     assert info.value.code == 1007
@@ -171,7 +171,7 @@ def test_corrupt(zlib_name: str, payload: bytes) -> None:
 
 
 def test_corrupt_without_limit(zlib_name: str) -> None:
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("client")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("client")
     with pytest.raises(ProtocolError) as info:
         inflater.inflate(b"\x07", True, None)
     assert info.value.code == 1007
@@ -186,7 +186,7 @@ def test_too_far_back_for_the_window() -> None:
     first, second = deflater.compress(data), deflater.compress(data)
     assert first is not None and second is not None
     for name in ZLIB_FAMILY:
-        inflater = PerMessageDeflate(server_max_window_bits=9, _zlib=name)._inflater("client")
+        inflater = PerMessageDeflate(server_max_window_bits=9, zlib=name)._inflater("client")
         assert inflate_all(inflater, first) == data
         with pytest.raises(ProtocolError) as info:
             inflate_all(inflater, second)
@@ -204,13 +204,13 @@ def test_random_corruption_never_crashes(zlib_name: str) -> None:
     # Flipped bytes give a 1007, a 1009, or some output within the limit.
     rng = random.Random(99)
     data = json_like(8000, seed=11)
-    payload = PerMessageDeflate(_zlib=zlib_name)._deflater("server").compress(data)
+    payload = PerMessageDeflate(zlib=zlib_name)._deflater("server").compress(data)
     assert payload is not None
     for _ in range(300):
         corrupt = bytearray(payload)
         for _ in range(rng.randrange(1, 4)):
             corrupt[rng.randrange(len(corrupt))] = rng.randrange(256)
-        inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("client")
+        inflater = PerMessageDeflate(zlib=zlib_name)._inflater("client")
         try:
             out = inflater.inflate(bytes(corrupt), True, 10000)
         except ProtocolError as exc:
@@ -236,7 +236,7 @@ def test_bomb_rss_in_subprocess(tmp_path: Any) -> None:
             block = compressor.compress(bytes(MiB)) + compressor.flush(zlib.Z_FULL_FLUSH)
             payload = (block * 1024)[:-4]
             del block, compressor
-            inflater = PerMessageDeflate(_zlib=sys.argv[2])._inflater("server")
+            inflater = PerMessageDeflate(zlib=sys.argv[2])._inflater("server")
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             try:
                 inflater.inflate(payload, True, int(sys.argv[1]))

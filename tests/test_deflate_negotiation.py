@@ -279,7 +279,7 @@ def test_accept_checks_preferences() -> None:
 
 
 def test_accept_keeps_backend(zlib_name: str) -> None:
-    result = PerMessageDeflate.accept(PMD, _zlib=zlib_name)
+    result = PerMessageDeflate.accept(PMD, zlib=zlib_name)
     assert result is not None and result[1].zlib == zlib_name
 
 

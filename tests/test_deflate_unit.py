@@ -199,7 +199,7 @@ HELLO_TWO_BLOCKS = bytes.fromhex("f24805000000ffffcac9c90700")  # §7.2.3.5
 def test_rfc_compress_hello(zlib_name: str) -> None:
     # §7.2.3.1 and §7.2.3.2: with context takeover the second "Hello" refers
     # back to the first.
-    deflater = PerMessageDeflate(_zlib=zlib_name)._deflater("server")
+    deflater = PerMessageDeflate(zlib=zlib_name)._deflater("server")
     assert deflater.compress(b"Hello") == HELLO
     assert deflater.compress(b"Hello") == HELLO_AGAIN
 
@@ -208,7 +208,7 @@ def test_rfc_compress_hello(zlib_name: str) -> None:
 @pytest.mark.parametrize("role", ["server", "client"])
 def test_rfc_compress_hello_no_context_takeover(zlib_name: str, role: str) -> None:
     pmd = PerMessageDeflate(
-        server_no_context_takeover=True, client_no_context_takeover=True, _zlib=zlib_name
+        server_no_context_takeover=True, client_no_context_takeover=True, zlib=zlib_name
     )
     deflater = pmd._deflater(role)
     assert [deflater.compress(b"Hello") for _ in range(3)] == [HELLO] * 3
@@ -216,14 +216,14 @@ def test_rfc_compress_hello_no_context_takeover(zlib_name: str, role: str) -> No
 
 def test_rfc_compress_stored(zlib_name: str) -> None:
     # §7.2.3.3: level 0 emits a block with no compression.
-    deflater = PerMessageDeflate(level=0, _zlib=zlib_name)._deflater("server")
+    deflater = PerMessageDeflate(level=0, zlib=zlib_name)._deflater("server")
     assert deflater.compress(b"Hello") == HELLO_STORED
 
 
 @pytest.mark.parametrize("zlib_name", ZLIB_FAMILY)
 def test_rfc_empty_message(zlib_name: str) -> None:
     # §7.2.3.6: an empty message compresses to a single 0x00 byte.
-    deflater = PerMessageDeflate(_zlib=zlib_name)._deflater("client")
+    deflater = PerMessageDeflate(zlib=zlib_name)._deflater("client")
     assert deflater.compress(b"") == b"\x00"
 
 
@@ -238,7 +238,7 @@ def test_rfc_empty_message(zlib_name: str) -> None:
     ],
 )
 def test_rfc_inflate_examples(zlib_name: str, payloads: list[bytes]) -> None:
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("server")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("server")
     for payload in payloads:
         expected = b"" if payload == b"\x00" else b"Hello"
         assert inflate_all(inflater, payload) == expected
@@ -246,7 +246,7 @@ def test_rfc_inflate_examples(zlib_name: str, payloads: list[bytes]) -> None:
 
 def test_rfc_inflate_shared_window(zlib_name: str) -> None:
     # §7.2.3.2: the second message only makes sense with the first's window.
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("server")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("server")
     assert inflate_all(inflater, HELLO) == b"Hello"
     assert inflate_all(inflater, HELLO_AGAIN) == b"Hello"
 
@@ -254,7 +254,7 @@ def test_rfc_inflate_shared_window(zlib_name: str) -> None:
 def test_rfc_inflate_no_context_takeover(zlib_name: str) -> None:
     # Without client context takeover the server's inflater starts over, so
     # a message that refers back is corrupt.
-    pmd = PerMessageDeflate(client_no_context_takeover=True, _zlib=zlib_name)
+    pmd = PerMessageDeflate(client_no_context_takeover=True, zlib=zlib_name)
     inflater = pmd._inflater("server")
     assert inflate_all(inflater, HELLO) == b"Hello"
     assert inflate_all(inflater, HELLO) == b"Hello"
@@ -266,7 +266,7 @@ def test_rfc_inflate_no_context_takeover(zlib_name: str) -> None:
 
 def test_rfc_inflate_fragmented(zlib_name: str) -> None:
     # §7.2.3.1: "Hello" in two fragments, f2 48 cd | c9 c9 07 00.
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("client")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("client")
     first = inflater.inflate(HELLO[:3], False, 100)
     rest = inflater.inflate(HELLO[3:], True, 100 - len(first))
     assert first + rest == b"Hello"
@@ -274,7 +274,7 @@ def test_rfc_inflate_fragmented(zlib_name: str) -> None:
 
 def test_rfc_inflate_after_bfinal(zlib_name: str) -> None:
     # §7.2.3.4: a BFINAL block ends the stream; the next message starts a new one.
-    inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("server")
+    inflater = PerMessageDeflate(zlib=zlib_name)._inflater("server")
     assert inflate_all(inflater, HELLO_BFINAL) == b"Hello"
     assert inflate_all(inflater, HELLO) == b"Hello"
     assert inflate_all(inflater, HELLO_AGAIN) == b"Hello"
@@ -282,10 +282,10 @@ def test_rfc_inflate_after_bfinal(zlib_name: str) -> None:
 
 def test_fragment_boundaries_anywhere(zlib_name: str) -> None:
     data = json_like(5000)
-    payload = PerMessageDeflate(_zlib=zlib_name)._deflater("server").compress(data)
+    payload = PerMessageDeflate(zlib=zlib_name)._deflater("server").compress(data)
     assert payload is not None
     for cut in range(0, len(payload) + 1, 7):
-        inflater = PerMessageDeflate(_zlib=zlib_name)._inflater("client")
+        inflater = PerMessageDeflate(zlib=zlib_name)._inflater("client")
         out = inflater.inflate(payload[:cut], False, len(data))
         out += inflater.inflate(payload[cut:], True, len(data) - len(out))
         assert out == data
@@ -329,7 +329,7 @@ def test_round_trip(
         client_no_context_takeover=client_no_context_takeover,
         server_max_window_bits=window_bits,
         client_max_window_bits=window_bits,
-        _zlib=zlib_name,
+        zlib=zlib_name,
     )
     for sender, no_takeover in (
         ("server", server_no_context_takeover),
@@ -354,8 +354,8 @@ def test_round_trip(
 
 def test_context_takeover_shrinks_repeats(zlib_name: str) -> None:
     data = json_like(4000, seed=3)
-    takeover = PerMessageDeflate(_zlib=zlib_name)._deflater("server")
-    fresh = PerMessageDeflate(server_no_context_takeover=True, _zlib=zlib_name)._deflater("server")
+    takeover = PerMessageDeflate(zlib=zlib_name)._deflater("server")
+    fresh = PerMessageDeflate(server_no_context_takeover=True, zlib=zlib_name)._deflater("server")
     first = takeover.compress(data)
     assert first is not None and fresh.compress(data) is not None
     again = takeover.compress(data)
@@ -381,7 +381,7 @@ def test_directions_use_their_own_parameters() -> None:
 
 @pytest.mark.parametrize("level", [-1, 0, 1, 5, 9])
 def test_levels(zlib_name: str, level: int) -> None:
-    pmd = PerMessageDeflate(level=level, _zlib=zlib_name)
+    pmd = PerMessageDeflate(level=level, zlib=zlib_name)
     data = json_like(30000, seed=level + 10)
     payload = pmd._deflater("client").compress(data)
     assert payload is not None
@@ -393,7 +393,7 @@ def test_levels(zlib_name: str, level: int) -> None:
 
 
 def test_min_size(zlib_name: str) -> None:
-    deflater = PerMessageDeflate(min_size=10, _zlib=zlib_name)._deflater("server")
+    deflater = PerMessageDeflate(min_size=10, zlib=zlib_name)._deflater("server")
     assert deflater.compress(b"") is None
     assert deflater.compress(b"123456789") is None
     payload = deflater.compress(b"0123456789")
@@ -404,7 +404,7 @@ def test_min_size(zlib_name: str) -> None:
 @pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
 def test_buffer_types(zlib_name: str, kind: Any) -> None:
     data = json_like(3000, seed=5)
-    pmd = PerMessageDeflate(_zlib=zlib_name)
+    pmd = PerMessageDeflate(zlib=zlib_name)
     payload = pmd._deflater("server").compress(kind(data))
     assert payload is not None
     framed = b"xx" + payload
@@ -432,7 +432,7 @@ def test_round_trip_fragmented(
     name: str,
 ) -> None:
     pmd = PerMessageDeflate(
-        client_max_window_bits=bits, client_no_context_takeover=no_takeover, _zlib=name
+        client_max_window_bits=bits, client_no_context_takeover=no_takeover, zlib=name
     )
     deflater, inflater = pmd._deflater("client"), pmd._inflater("server")
     for data in messages:

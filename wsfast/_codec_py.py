@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from ._buffers import byte_view
+from ._checks import check_flag, check_int
 from ._py import (
     _frame_build, _frame_header, _frame_parse, _frame_unmask, _new_buffer, _new_payload, _utf8_feed,
 )
@@ -103,17 +104,7 @@ def _limit(value: object, name: str) -> int:
     """A size limit: None means none (NO_LIMIT)."""
     if value is None:
         return NO_LIMIT
-    if type(value) is bool or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, not {value}")
-    return min(int(value), NO_LIMIT)
-
-
-def _flag(value: object, name: str) -> bool:
-    if type(value) is not bool:
-        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
-    return value
+    return min(check_int(name, value, 0), NO_LIMIT)
 
 
 def _opcode_value(opcode: object) -> int:
@@ -137,12 +128,16 @@ def _protocol_error(error: tuple[int, str]) -> ProtocolError:
 
 def _first_byte(opcode: object, fin: object, rsv1: object, rsv2: object, rsv3: object) -> int:
     """Byte 0 of a header (§5.2), from checked arguments."""
+    # Type tests inline: this runs for every frame encoded.
+    if not (type(fin) is bool and type(rsv1) is bool and type(rsv2) is bool and type(rsv3) is bool):
+        for name, flag in (("fin", fin), ("rsv1", rsv1), ("rsv2", rsv2), ("rsv3", rsv3)):
+            check_flag(name, flag)
     return (
         _opcode_value(opcode)
-        | (FIN if _flag(fin, "fin") else 0)
-        | (RSV1 if _flag(rsv1, "rsv1") else 0)
-        | (RSV2 if _flag(rsv2, "rsv2") else 0)
-        | (RSV3 if _flag(rsv3, "rsv3") else 0)
+        | (FIN if fin else 0)
+        | (RSV1 if rsv1 else 0)
+        | (RSV2 if rsv2 else 0)
+        | (RSV3 if rsv3 else 0)
     )
 
 
@@ -531,10 +526,7 @@ class FrameDecoder(_Reader):
         max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
         allow_rsv: int = 0,
     ) -> None:
-        if type(allow_rsv) is bool or not isinstance(allow_rsv, int):
-            raise TypeError(f"allow_rsv must be an int, not {type(allow_rsv).__name__}")
-        if not 0 <= allow_rsv <= 0b111:
-            raise ValueError(f"allow_rsv must be within 0..0b111, not {allow_rsv!r}")
+        check_int("allow_rsv", allow_rsv, 0, 0b111)
         self._init_reader(role, _limit(max_frame_size, "max_frame_size"), allow_rsv)
 
     def _on_frame(self, first: int, payload: bytes, whole: bool) -> None:
@@ -694,7 +686,7 @@ class Decoder(_Reader):
         decode_text: bool = True,
     ) -> None:
         max_message = _limit(max_message_size, "max_message_size")
-        self._decode_text = _flag(decode_text, "decode_text")
+        self._decode_text = check_flag("decode_text", decode_text)
         self._max_message = max_message
         self._message_opcode = 0  # opcode of the unfinished data message, 0 for none
         self._compressed = False

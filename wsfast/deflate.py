@@ -9,9 +9,10 @@ streams of ``_deflate_stream``. The zlib implementation each stream uses
 
 from __future__ import annotations
 
-from dataclasses import InitVar, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ._checks import check_flag, check_int
 from ._deflate_stream import _Deflater, _Inflater
 from ._zlib_backends import AUTO, _get_zlib, _Zlib, zlib_backend, zlib_backends
 from .handshake import _parse_extensions, _Params
@@ -76,17 +77,6 @@ def _read_params(params: _Params, *, offer: bool) -> dict[str, Any]:
     return seen
 
 
-def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
-    """The one argument check for ints: an int (a bool is not one) in low..high."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if high is None:
-        if value < low:
-            raise ValueError(f"{name} must be >= {low}, not {value}")
-    elif not low <= value <= high:
-        raise ValueError(f"{name} must be in {low}..{high}, not {value}")
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PerMessageDeflate:
     """The permessage-deflate extension (RFC 7692) of one connection.
@@ -133,22 +123,16 @@ class PerMessageDeflate:
     # The implementation's name as given; not part of the agreement, so not
     # compared (and left out of the repr, which shows the agreement).
     zlib: str | None = field(default=None, compare=False, repr=False)
-    # _zlib: the earlier, private name of the ``zlib`` argument.
-    _zlib: InitVar[str | None] = None
     _impl: _Zlib = field(init=False, compare=False, repr=False)
 
-    def __post_init__(self, _zlib: str | None) -> None:
-        for name, flag in (
-            ("server_no_context_takeover", self.server_no_context_takeover),
-            ("client_no_context_takeover", self.client_no_context_takeover),
-        ):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
-        _check_int("level", self.level, -1, 9)
-        _check_int("min_size", self.min_size, 0)
+    def __post_init__(self) -> None:
+        check_flag("server_no_context_takeover", self.server_no_context_takeover)
+        check_flag("client_no_context_takeover", self.client_no_context_takeover)
+        check_int("level", self.level, -1, 9)
+        check_int("min_size", self.min_size, 0)
         for name in ("server_max_window_bits", "client_max_window_bits"):
-            _check_int(name, getattr(self, name), _MIN_WINDOW_BITS, _MAX_WINDOW_BITS)
-        zlib = self.zlib if self.zlib is not None else _zlib
+            check_int(name, getattr(self, name), _MIN_WINDOW_BITS, _MAX_WINDOW_BITS)
+        zlib = self.zlib
         if zlib is not None and not isinstance(zlib, str):
             raise TypeError(f"zlib must be a str or None, not {type(zlib).__name__}")
         impl = _get_zlib(zlib)
