@@ -543,7 +543,7 @@ def decode_all(factory: Callable[[], Any], chunks: list[bytes]) -> Any:
 
 
 def test_incremental_decoder_same_text_fails_no_later() -> None:
-    from wsfast.integrations._shims import Utf8IncrementalDecoder
+    from wsfast._adapters import Utf8IncrementalDecoder
 
     cpython = codecs.getincrementaldecoder("utf-8")
     rng = random.Random(SEED)
@@ -560,7 +560,7 @@ def test_incremental_decoder_same_text_fails_no_later() -> None:
 
 
 def test_incremental_decoder_fails_fast_on_surrogate() -> None:
-    from wsfast.integrations._shims import Utf8IncrementalDecoder
+    from wsfast._adapters import Utf8IncrementalDecoder
 
     decoder = Utf8IncrementalDecoder()
     assert decoder.decode(b"ab\xf0\x9f", False) == "ab"

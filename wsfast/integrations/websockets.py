@@ -6,7 +6,7 @@
   module is patched directly). Same signature and result type (``bytes``);
   like websockets' own, it also takes non-contiguous buffers.
 - ``UTF8Decoder`` of the asyncio, sync and trio message assemblers: the
-  fail-fast :class:`~wsfast.integrations._shims.Utf8IncrementalDecoder`.
+  fail-fast :class:`~wsfast._adapters.Utf8IncrementalDecoder`.
 - ``Frame.parse``: waits until the whole frame is in the protocol's
   ``StreamReader`` buffer (as ``read_exact`` would: a large frame spans several
   reads), then parses it in one step instead of three ``read_exact`` round
@@ -39,9 +39,9 @@ import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
+from .._adapters import Utf8IncrementalDecoder
 from .._backend import impl
 from . import Patch
-from ._shims import Utf8IncrementalDecoder
 
 __all__ = ["apply_mask", "patches"]
 

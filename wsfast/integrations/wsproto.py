@@ -4,7 +4,7 @@
   continues the key phase across ``process`` calls (a payload that arrives in
   several pieces).
 - ``getincrementaldecoder`` (the module's own binding, used for each text
-  message): the fail-fast :class:`~wsfast.integrations._shims.Utf8IncrementalDecoder`,
+  message): the fail-fast :class:`~wsfast._adapters.Utf8IncrementalDecoder`,
   still returning ``str`` and raising ``UnicodeDecodeError``.
 - ``FrameDecoder.parse_header``: the same checks, in the same order, with the
   same exceptions and messages, reading the header straight from the buffer
@@ -31,9 +31,9 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .._adapters import getincrementaldecoder
 from .._backend import impl
 from . import Patch
-from ._shims import getincrementaldecoder
 
 __all__ = ["Masker", "patches"]
 

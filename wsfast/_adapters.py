@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 from typing import Any
 
-from .._backend import impl
+from ._backend import impl
 
 __all__ = [
     "NullMasker",
