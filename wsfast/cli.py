@@ -225,7 +225,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from wsfast._bench import FAMILIES, counts, family_errors, items, operations, report, timer
+    from wsfast._bench import FAMILIES, counts, items, operations, report, timer
 
     baseline = _baseline(args)
     rows: list[dict[str, Any]]
@@ -252,17 +252,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             if not names or item.operation.name in names
         ]
         if args.counts:
-            todo = counts.selected(todo)
-        if not todo:
-            raise CliError("nothing to run: " + _missing_families(family_errors()))
-        if args.counts:
-            rows, info = _count_instructions(todo)
+            rows, info = _count_instructions(counts.selected(todo))
         else:
             info = report.machine()
             rows = timer.run(todo, quick=args.quick, progress=_progress(sys.stderr))
-        missing = {f: r for f, r in family_errors().items() if f in families}
-        if missing and not args.only:
-            print(f"Not registered yet: {_missing_families(missing)}\n")
     try:
         tables = counts.format_tables if measured == "instructions" else report.format_tables
         print(tables(rows, info), end="")
@@ -408,10 +401,6 @@ def _selection(
         chosen_names |= {op.name for op in operations(chosen_families)}
         chosen_families = list(families)
     return chosen_families, chosen_names
-
-
-def _missing_families(errors: dict[str, str]) -> str:
-    return "; ".join(f"{family} ({reason})" for family, reason in errors.items()) or "-"
 
 
 def _progress(stream: IO[str]) -> Any:
