@@ -582,3 +582,20 @@ def test_incremental_decoder_fails_fast_on_surrogate() -> None:
     with pytest.raises(UnicodeDecodeError, match="invalid continuation byte"):
         decoder.decode(b"x\xed\xa0", False)  # CPython's own decoder waits here
     assert codecs.getincrementaldecoder("utf-8")().decode(b"x\xed\xa0", False) == "x"
+
+
+def test_parse_header_on_any_buffer() -> None:
+    from wsfast._adapters import parse_header
+    from wsfast.constants import FRAME_E_MASKED, FRAME_E_RSV, FRAME_E_TOO_BIG, FRAME_NEED_MORE
+
+    key = b"\x01\x02\x03\x04"
+    payload = bytes(300)
+    wire = b"junk" + frame(2, payload, rsv=4, key=key)
+    expected = (8, 0xC2, 300, int.from_bytes(key, "little"))
+    assert parse_header(wire, True, pos=4) == expected
+    for buffer in (bytearray(wire[4:]), memoryview(wire)[4:], bytearray(wire[4:12])):
+        assert parse_header(buffer, True) == expected
+    assert parse_header(bytearray(wire[4:11]), True)[0] == FRAME_NEED_MORE
+    assert parse_header(wire, True, allowed_rsv=0, pos=4)[0] == FRAME_E_RSV
+    assert parse_header(wire, False, pos=4)[0] == FRAME_E_MASKED
+    assert parse_header(wire, True, max_length=299, pos=4)[0] == FRAME_E_TOO_BIG
