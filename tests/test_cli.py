@@ -356,6 +356,15 @@ def test_decode_corrupt_reserved_opcode(decode: Any) -> None:
     assert "1 frame and 1 message before the error" in out
 
 
+def test_decode_length_not_in_shortest_form(decode: Any) -> None:
+    # A 16-bit length of 5 (RFC 6455 §5.2: the shortest form is required): the
+    # error is at byte 10, the second length byte, which decides it.
+    result = decode(HELLO + bytes.fromhex("817e0005") + b"Hello", "--role", "client")
+    assert result.returncode == 2
+    assert "error   at byte 10: close code 1002 (PROTOCOL_ERROR)" in result.stdout
+    assert "1 frame and 1 message before the error" in result.stdout
+
+
 def test_decode_corrupt_utf8_offset(decode: Any) -> None:
     # E2 28: 0x28 cannot follow E2, so the error is at payload byte 1, stream byte 3.
     result = decode(bytes.fromhex("8103e228a1"), "--role", "client")
@@ -417,6 +426,21 @@ def test_decode_deflate(decode: Any) -> None:
     assert result.returncode == 2
     assert "error   at byte 0: close code 1002" in result.stdout
     assert "add --deflate" in result.stdout
+
+
+def test_decode_deflate_error_after_compressed_messages(decode: Any) -> None:
+    # Locating the error replays the stream into new decoders: the messages
+    # before it (context takeover: the second depends on the first) inflate again.
+    from wsfast.deflate import PerMessageDeflate
+    from wsfast.messages import Encoder
+
+    encoder = Encoder(role="client", deflate=PerMessageDeflate())
+    data = encoder.text("Hello " * 20) + encoder.text("Hello " * 21)
+    result = decode(data + bytes.fromhex("83"), "--deflate")
+    assert result.returncode == 2, result.stdout
+    assert "126 chars: 'Hello Hello" in result.stdout
+    assert f"error   at byte {len(data)}: close code 1002" in result.stdout
+    assert "2 frames and 2 messages before the error" in result.stdout
 
 
 def test_decode_empty_file(decode: Any) -> None:

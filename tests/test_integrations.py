@@ -187,14 +187,20 @@ def masks_and_payloads(rng: random.Random) -> Iterator[tuple[bytes, bytes]]:
 
 
 def frame(opcode: int, payload: bytes, *, fin: bool = True, rsv: int = 0,
-          key: bytes | None = None) -> bytes:
-    """A frame as a peer would send it, not checked (RFC 6455 §5.2)."""
+          key: bytes | None = None, length_bytes: int | None = None) -> bytes:
+    """A frame as a peer would send it, not checked (RFC 6455 §5.2).
+
+    ``length_bytes`` (0, 2 or 8) forces the size of the extended length,
+    which is otherwise the shortest one.
+    """
     first = (0x80 if fin else 0) | (rsv << 4) | opcode
     mask_bit = 0 if key is None else 0x80
     n = len(payload)
-    if n < 126:
+    if length_bytes is None:
+        length_bytes = 0 if n < 126 else 2 if n <= 0xFFFF else 8
+    if length_bytes == 0:
         header = bytes((first, mask_bit | n))
-    elif n <= 0xFFFF:
+    elif length_bytes == 2:
         header = bytes((first, mask_bit | 126)) + n.to_bytes(2, "big")
     else:
         header = bytes((first, mask_bit | 127)) + n.to_bytes(8, "big")
@@ -213,7 +219,7 @@ def frame_stream(rng: random.Random, *, masked: bool) -> bytes:
     parts = []
     for _ in range(rng.randrange(1, 6)):
         key = rng.randbytes(4) if masked else None
-        kind = rng.randrange(6)
+        kind = rng.randrange(7)
         size = rng.choice([0, 1, 5, 125, 126, 300, 65535, 65536, 70000])
         if kind == 0:
             parts.append(frame(1, text(rng, size // 4), key=key))
@@ -226,11 +232,18 @@ def frame_stream(rng: random.Random, *, masked: bool) -> bytes:
             parts.append(frame(0, data[7:], key=key))
         elif kind == 3:
             parts.append(frame(10, rng.randbytes(rng.randrange(126)), key=key))
-        elif kind == 4:  # an invalid frame: reserved opcode, RSV bit or oversize control
+        elif kind == 4:  # an invalid frame: reserved opcode or RSV bit
             parts.append(frame(rng.choice([3, 11]), b"x", key=key) if rng.random() < 0.5
                          else frame(rng.choice([1, 2]), b"abc", rsv=rng.choice([1, 2, 4]), key=key))
-        else:
+        elif kind == 5:
             parts.append(frame(1, b"\xed\xa0\x80" if rng.random() < 0.5 else b"ok", key=key))
+        else:  # a header that wsfast refuses: a longer length than needed, a bad control frame
+            parts.append(rng.choice([
+                frame(2, rng.randbytes(rng.choice([3, 300])), length_bytes=8, key=key),
+                frame(2, rng.randbytes(3), length_bytes=2, key=key),
+                frame(9, b"ping", fin=False, key=key),
+                frame(10, rng.randbytes(126), key=key),
+            ]))
     if rng.random() < 0.3:  # wrong masking for the role
         parts.append(frame(2, b"xy", key=None if masked else b"\x01\x02\x03\x04"))
     if rng.random() < 0.3:
@@ -543,7 +556,7 @@ def decode_all(factory: Callable[[], Any], chunks: list[bytes]) -> Any:
 
 
 def test_incremental_decoder_same_text_fails_no_later() -> None:
-    from wsfast.integrations._shims import Utf8IncrementalDecoder
+    from wsfast._adapters import Utf8IncrementalDecoder
 
     cpython = codecs.getincrementaldecoder("utf-8")
     rng = random.Random(SEED)
@@ -560,7 +573,7 @@ def test_incremental_decoder_same_text_fails_no_later() -> None:
 
 
 def test_incremental_decoder_fails_fast_on_surrogate() -> None:
-    from wsfast.integrations._shims import Utf8IncrementalDecoder
+    from wsfast._adapters import Utf8IncrementalDecoder
 
     decoder = Utf8IncrementalDecoder()
     assert decoder.decode(b"ab\xf0\x9f", False) == "ab"
@@ -569,3 +582,20 @@ def test_incremental_decoder_fails_fast_on_surrogate() -> None:
     with pytest.raises(UnicodeDecodeError, match="invalid continuation byte"):
         decoder.decode(b"x\xed\xa0", False)  # CPython's own decoder waits here
     assert codecs.getincrementaldecoder("utf-8")().decode(b"x\xed\xa0", False) == "x"
+
+
+def test_parse_header_on_any_buffer() -> None:
+    from wsfast._adapters import parse_header
+    from wsfast.constants import FRAME_E_MASKED, FRAME_E_RSV, FRAME_E_TOO_BIG, FRAME_NEED_MORE
+
+    key = b"\x01\x02\x03\x04"
+    payload = bytes(300)
+    wire = b"junk" + frame(2, payload, rsv=4, key=key)
+    expected = (8, 0xC2, 300, int.from_bytes(key, "little"))
+    assert parse_header(wire, True, pos=4) == expected
+    for buffer in (bytearray(wire[4:]), memoryview(wire)[4:], bytearray(wire[4:12])):
+        assert parse_header(buffer, True) == expected
+    assert parse_header(bytearray(wire[4:11]), True)[0] == FRAME_NEED_MORE
+    assert parse_header(wire, True, allowed_rsv=0, pos=4)[0] == FRAME_E_RSV
+    assert parse_header(wire, False, pos=4)[0] == FRAME_E_MASKED
+    assert parse_header(wire, True, max_length=299, pos=4)[0] == FRAME_E_TOO_BIG

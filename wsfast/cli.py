@@ -225,7 +225,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from wsfast._bench import FAMILIES, counts, family_errors, items, operations, report, timer
+    from wsfast._bench import FAMILIES, counts, items, operations, report, timer
 
     baseline = _baseline(args)
     rows: list[dict[str, Any]]
@@ -252,17 +252,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
             if not names or item.operation.name in names
         ]
         if args.counts:
-            todo = counts.selected(todo)
-        if not todo:
-            raise CliError("nothing to run: " + _missing_families(family_errors()))
-        if args.counts:
-            rows, info = _count_instructions(todo)
+            rows, info = _count_instructions(counts.selected(todo))
         else:
             info = report.machine()
             rows = timer.run(todo, quick=args.quick, progress=_progress(sys.stderr))
-        missing = {f: r for f, r in family_errors().items() if f in families}
-        if missing and not args.only:
-            print(f"Not registered yet: {_missing_families(missing)}\n")
     try:
         tables = counts.format_tables if measured == "instructions" else report.format_tables
         print(tables(rows, info), end="")
@@ -410,10 +403,6 @@ def _selection(
     return chosen_families, chosen_names
 
 
-def _missing_families(errors: dict[str, str]) -> str:
-    return "; ".join(f"{family} ({reason})" for family, reason in errors.items()) or "-"
-
-
 def _progress(stream: IO[str]) -> Any:
     """A one-line progress bar on a terminal, else one line per group on ``stream``."""
     if not stream.isatty():
@@ -518,29 +507,21 @@ def read_input(path: str, *, hex_text: bool = False) -> bytes:
         raise CliError(f"{path}: not hex text: {where}") from None
 
 
-def _header(data: bytes, pos: int) -> tuple[int, int, bytes | None] | None:
+def _header(
+    data: bytes, pos: int, role: str, deflate: bool
+) -> tuple[int, int, bytes | None] | None:
     """(header length, payload length, masking key or None) of the frame at ``pos``.
 
-    Display only (offsets and keys, which decoded frames do not carry): the
-    decoders below judge validity. None when the header is incomplete.
+    Display only (offsets and keys, which decoded frames do not carry). None
+    when the header is incomplete or invalid: the decoders report the error.
     """
-    if len(data) - pos < 2:
+    from wsfast._adapters import parse_header
+
+    masked = role == "server"
+    size, _, length, key = parse_header(data, masked, allowed_rsv=0b100 if deflate else 0, pos=pos)
+    if size <= 0:
         return None
-    second = data[pos + 1]
-    length, size = second & 0x7F, 2
-    if length >= 126:
-        extra = 2 if length == 126 else 8
-        if len(data) - pos < 2 + extra:
-            return None
-        length = int.from_bytes(data[pos + 2 : pos + 2 + extra], "big")
-        size += extra
-    key = None
-    if second & 0x80:
-        if len(data) - pos < size + 4:
-            return None
-        key = data[pos + size : pos + size + 4]
-        size += 4
-    return size, length, key
+    return size, length, key.to_bytes(4, "little") if masked else None
 
 
 def _preview(payload: bytes | str, limit: int = 40) -> str:
@@ -617,28 +598,16 @@ def decode(
     (message lines). When a feed raises, the same stream is replayed with the
     failing frame fed one byte at a time: both decoders raise from the call
     that delivers the offending byte, which gives the error's exact offset.
-
-    Raises:
-        CliError: this wsfast has no frame codec (or no deflate for ``deflate``).
     """
-    try:
-        from wsfast.exceptions import ProtocolError
-        from wsfast.frames import FrameDecoder
-        from wsfast.messages import Decoder
-    except ImportError as exc:
-        raise CliError(f"this wsfast build has no frame codec ({exc})") from None
-    extension = None
-    if deflate:
-        try:
-            from wsfast.deflate import PerMessageDeflate
-        except ImportError as exc:
-            raise CliError(f"this wsfast build has no permessage-deflate ({exc})") from None
-        extension = PerMessageDeflate()
+    from wsfast import Decoder, FrameDecoder, PerMessageDeflate, ProtocolError
+
+    # A configuration: each Decoder built with it gets its own inflater.
+    extension = PerMessageDeflate() if deflate else None
 
     def decoders() -> tuple[Any, Any]:
         return (
             FrameDecoder(role=role, allow_rsv=0b100 if deflate else 0),
-            Decoder(role=role, deflate=extension and _fresh(extension)),
+            Decoder(role=role, deflate=extension),
         )
 
     def fail(start: int, end: int, error: Any) -> int:
@@ -662,7 +631,7 @@ def decode(
     unfinished = False  # inside a fragmented data message
     pos = 0
     while pos < len(data):
-        header = _header(data, pos)
+        header = _header(data, pos, role, deflate)
         end = len(data) if header is None else min(len(data), pos + header[0] + header[1])
         chunk = data[pos:end]
         try:
@@ -728,11 +697,6 @@ def _hint(
     if not deflate and offset == start and data[start] & 0x40:
         return "RSV1 marks a compressed message; if permessage-deflate was negotiated, add --deflate"
     return None
-
-
-def _fresh(extension: Any) -> Any:
-    """A new PerMessageDeflate with the same settings (the replay needs fresh state)."""
-    return type(extension)()
 
 
 def _locate(

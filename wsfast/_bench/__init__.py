@@ -3,8 +3,8 @@
 ``bench/bench_*.py`` (pytest-benchmark) and ``wsfast bench`` (in-process, on an
 installed wheel) both read this registry, so an operation, a peer or a size is
 declared once. Each operation family lives in one module of this package
-(``mask.py``, ``utf8.py``, ``frames.py``, ``deflate.py``); :func:`operations`
-imports them and reports a family that is missing or broken as skipped.
+(``mask.py``, ``utf8.py``, ``frames.py``, ``deflate.py``), which
+:func:`operations` imports.
 
 Registering an operation and its contenders (in ``wsfast/_bench/<family>.py``)::
 
@@ -64,7 +64,6 @@ __all__ = [
     "Contender",
     "Item",
     "Operation",
-    "family_errors",
     "items",
     "load",
     "operations",
@@ -291,27 +290,13 @@ class Item:
 
 
 _REGISTERED: dict[str, list[Operation]] = {}
-_FAMILY_ERRORS: dict[str, str] = {}
 
 
 def operations(families: Sequence[str] = FAMILIES) -> list[Operation]:
     """Every registered operation of ``families``, importing their modules once."""
-    result: list[Operation] = []
     for family in families:
-        if family not in _REGISTERED and family not in _FAMILY_ERRORS:
-            try:
-                importlib.import_module(f"{__name__}.{family}")
-            except ImportError as exc:
-                _FAMILY_ERRORS[family] = _describe(exc, None)
-            _REGISTERED.setdefault(family, [])
-        result.extend(_REGISTERED.get(family, []))
-    return result
-
-
-def family_errors() -> dict[str, str]:
-    """Families whose module could not be imported, with the reason."""
-    operations()
-    return {f: r for f, r in _FAMILY_ERRORS.items() if not _REGISTERED.get(f)}
+        importlib.import_module(f"{__name__}.{family}")  # registers its operations
+    return [operation for family in families for operation in _REGISTERED.get(family, [])]
 
 
 def items(families: Sequence[str] = FAMILIES, *, quick: bool = False) -> Iterator[Item]:

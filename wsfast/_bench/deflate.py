@@ -19,6 +19,7 @@ receivers enforce a 16 MiB message limit, as they would on a connection.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import random
@@ -79,25 +80,16 @@ def inflate_sequence(payloads: list[bytes]) -> bytes:
     return b"".join(inflater.decompress(bytes(p) + TAIL) for p in payloads)
 
 
-COMPRESS = Operation(
+_operation = functools.partial(
+    Operation, family="deflate", sizes=SIZES, make_case=make_case, reference=reference,
+    unit="message", batch=BATCH,
+)  # fmt: skip
+COMPRESS = _operation(
     "deflate compress",
-    family="deflate",
-    sizes=SIZES,
-    make_case=make_case,
-    reference=reference,
-    unit="message",
-    batch=BATCH,
     description="compress JSON messages (level 1, 15-bit window, context takeover)",
 )
-DECOMPRESS = Operation(
-    "deflate decompress",
-    family="deflate",
-    sizes=SIZES,
-    make_case=make_case,
-    reference=reference,
-    unit="message",
-    batch=BATCH,
-    description="decompress JSON messages within a 16 MiB message limit",
+DECOMPRESS = _operation(
+    "deflate decompress", description="decompress JSON messages within a 16 MiB message limit"
 )
 
 
@@ -155,21 +147,24 @@ for _name in (None, *IMPLEMENTATIONS):
 # ---- websockets (zlib only) ------------------------------------------------------
 
 
-def _websockets_extension() -> Callable[[], Any]:
+def _websockets() -> tuple[Callable[[], Any], Callable[..., Any]]:
+    """A factory of websockets' ``PerMessageDeflate``, and one of binary ``Frame``s."""
     extension = load("websockets.extensions.permessage_deflate", "PerMessageDeflate")
-    return lambda: extension(False, False, WINDOW_BITS, WINDOW_BITS, {"level": LEVEL})
+    frame, opcode = load("websockets.frames", "Frame"), load("websockets.frames", "Opcode")
+    return (
+        lambda: extension(False, False, WINDOW_BITS, WINDOW_BITS, {"level": LEVEL}),
+        functools.partial(frame, opcode.BINARY),
+    )
 
 
 @COMPRESS.contender("websockets (zlib)", dist="websockets")
 def _websockets_compress() -> Setup:
-    new = _websockets_extension()
-    frame, opcode = load("websockets.frames", "Frame"), load("websockets.frames", "Opcode")
+    new, binary = _websockets()
 
     def setup(case: Case) -> Call:
-        encode = new().encode
-        frames = [frame(opcode.BINARY, m) for m in case.messages]
+        frames = [binary(m) for m in case.messages]
         return Call(
-            _batch(encode, frames), output=lambda out: inflate_sequence([f.data for f in out])
+            _batch(new().encode, frames), output=lambda out: inflate_sequence([f.data for f in out])
         )
 
     return setup
@@ -177,12 +172,11 @@ def _websockets_compress() -> Setup:
 
 @DECOMPRESS.contender("websockets (zlib)", dist="websockets")
 def _websockets_decompress() -> Setup:
-    new = _websockets_extension()
-    frame, opcode = load("websockets.frames", "Frame"), load("websockets.frames", "Opcode")
+    new, binary = _websockets()
 
     def setup(case: Case) -> Call:
         decode = new().decode
-        frames = [frame(opcode.BINARY, p, rsv1=True) for p in case.payloads]
+        frames = [binary(p, rsv1=True) for p in case.payloads]
         return Call(
             _batch(lambda f: decode(f, max_size=LIMIT), frames),
             output=lambda out: b"".join(f.data for f in out),

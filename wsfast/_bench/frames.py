@@ -16,6 +16,7 @@ per frame: wsfast's ``Encoder``, websockets' ``Frame.serialize`` and wsproto's
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from typing import Any
@@ -93,28 +94,14 @@ def _as_bytes(items: Any) -> list[bytes]:
     return [bytes(x.encode() if isinstance(x, str) else x) for x in items]
 
 
-DECODE = Operation(
-    "decode",
-    family="frames",
-    sizes=SIZES,
-    quick_sizes=QUICK_SIZES,
-    make_case=make_case,
-    reference=reference,
-    unit="frame",
-    batch=COUNTS,
-    description="a server reading one buffer of masked frames (count x size)",
+_operation = functools.partial(
+    Operation, family="frames", sizes=SIZES, quick_sizes=QUICK_SIZES, make_case=make_case,
+    reference=reference, unit="frame", batch=COUNTS,
+)  # fmt: skip
+DECODE = _operation(
+    "decode", description="a server reading one buffer of masked frames (count x size)"
 )
-ENCODE = Operation(
-    "encode",
-    family="frames",
-    sizes=SIZES,
-    quick_sizes=QUICK_SIZES,
-    make_case=make_case,
-    reference=reference,
-    unit="frame",
-    batch=COUNTS,
-    description="a client serialising masked frames, one call per frame",
-)
+ENCODE = _operation("encode", description="a client serialising masked frames, one call per frame")
 
 
 def _codec(backend: str) -> Any:
@@ -122,38 +109,43 @@ def _codec(backend: str) -> Any:
     return importlib.import_module(f"wsfast._codec_{backend}")
 
 
-for _backend, _label in (("c", "c"), ("py", "py")):
+def _decoder_loader(backend: str, frames: bool) -> Setup:
+    """A fresh ``FrameDecoder`` (``frames``) or ``Decoder`` per call, without a size limit."""
+    codec = _codec(backend)
+    if frames:
+        new = functools.partial(codec.FrameDecoder, max_frame_size=None)
+    else:
+        new = functools.partial(codec.Decoder, max_message_size=None)
 
-    def _decoder_loader(backend: str = _backend) -> Setup:
-        decoder_class = _codec(backend).Decoder
+    def decode(wire: bytes) -> list[Any]:
+        return new().feed(wire)  # type: ignore[no-any-return]
 
-        def decode(wire: bytes) -> list[Any]:
-            return decoder_class(max_message_size=None).feed(wire)  # type: ignore[no-any-return]
+    def payloads(events: list[Any]) -> list[bytes]:
+        return _as_bytes(event.payload if frames else event.data for event in events)
 
-        return lambda case: Call(decode, (case.wire,), output=lambda ms: _as_bytes(m.data for m in ms))
+    return lambda case: Call(decode, (case.wire,), output=payloads)
 
-    def _frame_decoder_loader(backend: str = _backend) -> Setup:
-        decoder_class = _codec(backend).FrameDecoder
 
-        def decode(wire: bytes) -> list[Any]:
-            return decoder_class(max_frame_size=None).feed(wire)  # type: ignore[no-any-return]
+def _encoder_loader(backend: str) -> Setup:
+    encoder = _codec(backend).Encoder(role="client")
 
-        return lambda case: Call(decode, (case.wire,), output=lambda fs: [f.payload for f in fs])
+    def setup(case: Case) -> Call:
+        method = encoder.text if case.text else encoder.binary
+        return Call(lambda ps: [method(p) for p in ps], (case.payloads,), output=_parse_client_frames)
 
-    def _encoder_loader(backend: str = _backend) -> Setup:
-        encoder = _codec(backend).Encoder(role="client")
+    return setup
 
-        def setup(case: Case) -> Call:
-            method = encoder.text if case.text else encoder.binary
-            return Call(lambda ps: [method(p) for p in ps], (case.payloads,), output=_parse_client_frames)
 
-        return setup
-
-    DECODE.contender(f"wsfast Decoder ({_label})", kind="wsfast", dist="wsfast")(_decoder_loader)
-    DECODE.contender(f"wsfast FrameDecoder ({_label})", kind="wsfast", dist="wsfast")(
-        _frame_decoder_loader
+for _backend in ("c", "py"):
+    DECODE.contender(f"wsfast Decoder ({_backend})", kind="wsfast", dist="wsfast")(
+        functools.partial(_decoder_loader, _backend, False)
     )
-    ENCODE.contender(f"wsfast Encoder ({_label})", kind="wsfast", dist="wsfast")(_encoder_loader)
+    DECODE.contender(f"wsfast FrameDecoder ({_backend})", kind="wsfast", dist="wsfast")(
+        functools.partial(_decoder_loader, _backend, True)
+    )
+    ENCODE.contender(f"wsfast Encoder ({_backend})", kind="wsfast", dist="wsfast")(
+        functools.partial(_encoder_loader, _backend)
+    )
 
 
 def _parse_client_frames(wires: list[bytes]) -> list[bytes]:

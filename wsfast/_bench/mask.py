@@ -8,6 +8,7 @@ the memory-bandwidth baseline.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from typing import Any
@@ -35,15 +36,6 @@ def reference(case: Case) -> bytes:
     return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
-MASK = Operation(
-    "mask",
-    family="mask",
-    sizes=SIZES,
-    quick_sizes=QUICK_SIZES,
-    make_case=make_case,
-    reference=reference,
-    description="mask(data, key) -> new buffer",
-)
 def _phases(case: Case) -> list[Case]:
     """The payload (cut to at most 4 KiB) at key phases 1-3, for the check."""
     data = case.data[: 4 * 2**10 + 3]
@@ -51,16 +43,12 @@ def _phases(case: Case) -> list[Case]:
             for offset in (1, 2, 3)]
 
 
-MASK_INPLACE = Operation(
-    "mask_inplace",
-    family="mask",
-    sizes=SIZES,
-    quick_sizes=QUICK_SIZES,
-    make_case=make_case,
+_operation = functools.partial(
+    Operation, family="mask", sizes=SIZES, quick_sizes=QUICK_SIZES, make_case=make_case,
     reference=reference,
-    description="XOR a bytearray in place",
-    variants=_phases,
-)
+)  # fmt: skip
+MASK = _operation("mask", description="mask(data, key) -> new buffer")
+MASK_INPLACE = _operation("mask_inplace", description="XOR a bytearray in place", variants=_phases)
 
 
 def _wsfast_backend(name: str) -> Any:
@@ -77,25 +65,32 @@ def _wsfast_backend(name: str) -> Any:
     return importlib.import_module(f"wsfast.{name}")
 
 
-for _backend, _label in (("_c", "wsfast (c)"), ("_py", "wsfast (py)")):
+WSFAST_BACKENDS = (("_c", "wsfast (c)"), ("_py", "wsfast (py)"))
+"""(module, row label) of each wsfast backend."""
 
-    def _mask_loader(backend: str = _backend) -> Setup:
-        mask = _wsfast_backend(backend).mask
-        return lambda case: Call(mask, (case.data, case.key))
 
-    def _inplace_loader(backend: str = _backend) -> Setup:
-        mask_inplace = _wsfast_backend(backend).mask_inplace
+def _mask_loader(backend: str) -> Setup:
+    mask = _wsfast_backend(backend).mask
+    return lambda case: Call(mask, (case.data, case.key))
 
-        def setup(case: Case) -> Call:
-            buffer = bytearray(case.data)
-            offset = getattr(case, "offset", 0)
-            args = (buffer, case.key, offset) if offset else (buffer, case.key)
-            return Call(mask_inplace, args, output=lambda _: buffer)
 
-        return setup
+def _inplace_loader(backend: str) -> Setup:
+    mask_inplace = _wsfast_backend(backend).mask_inplace
 
-    MASK.contender(_label, kind="wsfast", dist="wsfast")(_mask_loader)
-    MASK_INPLACE.contender(_label, kind="wsfast", dist="wsfast")(_inplace_loader)
+    def setup(case: Case) -> Call:
+        buffer = bytearray(case.data)
+        offset = getattr(case, "offset", 0)
+        args = (buffer, case.key, offset) if offset else (buffer, case.key)
+        return Call(mask_inplace, args, output=lambda _: buffer)
+
+    return setup
+
+
+for _backend, _label in WSFAST_BACKENDS:
+    MASK.contender(_label, kind="wsfast", dist="wsfast")(functools.partial(_mask_loader, _backend))
+    MASK_INPLACE.contender(_label, kind="wsfast", dist="wsfast")(
+        functools.partial(_inplace_loader, _backend)
+    )
 
 
 @MASK.contender("websockets", dist="websockets")
@@ -112,15 +107,13 @@ def _tornado() -> Setup:
     return lambda case: Call(websocket_mask, (case.key, case.data))
 
 
-@MASK.contender("wsaccel", dist="wsaccel")
-def _wsaccel() -> Setup:
-    masker = load("wsaccel.xormask", "XorMaskerSimple")
-
+def _masker_loader(module: str) -> Setup:
+    """A peer's ``XorMaskerSimple(key).process(data)``."""
+    masker = load(module, "XorMaskerSimple")
     # A masker is created per frame in real use; creating it is part of the cost.
     return lambda case: Call(lambda d, k: masker(k).process(d), (case.data, case.key))
 
 
-@MASK.contender("autobahn", dist="autobahn")
 def _autobahn() -> Setup:
     create_xor_masker = load("autobahn.websocket.xormasker", "create_xor_masker")
     if not load("autobahn.websocket", "USES_NVX"):
@@ -130,11 +123,11 @@ def _autobahn() -> Setup:
     )
 
 
-@MASK.contender("wsproto", dist="wsproto")
-def _wsproto() -> Setup:
-    masker = load("wsproto.frame_protocol", "XorMaskerSimple")
-
-    return lambda case: Call(lambda d, k: masker(k).process(d), (case.data, case.key))
+MASK.contender("wsaccel", dist="wsaccel")(functools.partial(_masker_loader, "wsaccel.xormask"))
+MASK.contender("autobahn", dist="autobahn")(_autobahn)
+MASK.contender("wsproto", dist="wsproto")(
+    functools.partial(_masker_loader, "wsproto.frame_protocol")
+)
 
 
 @MASK.contender("copy (bytes)", kind="baseline")

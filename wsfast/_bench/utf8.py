@@ -15,7 +15,7 @@ import random
 from typing import Any
 
 from . import Call, Case, Operation, Setup, load
-from .mask import _wsfast_backend
+from .mask import WSFAST_BACKENDS, _wsfast_backend
 
 SIZES = (125, 4 * 2**10, 2**20)
 
@@ -166,7 +166,7 @@ def _autobahn_loader() -> Setup:
 
 
 for _op in OPERATIONS.values():
-    for _backend, _label in (("_c", "wsfast (c)"), ("_py", "wsfast (py)")):
+    for _backend, _label in WSFAST_BACKENDS:
         _op.contender(_label, kind="wsfast", dist="wsfast")(
             functools.partial(_validate_loader, _backend)
         )

@@ -10,9 +10,9 @@ wsaccel's byte-at-a-time ``decode()``.
 
 from __future__ import annotations
 
-from ..integrations._shims import NullMasker as XorMaskerNull
-from ..integrations._shims import PointerMasker as XorMaskerSimple
-from ..integrations._shims import PointerUtf8Validator as Utf8Validator
-from ..integrations._shims import create_xor_masker as createXorMasker
+from .._adapters import NullMasker as XorMaskerNull
+from .._adapters import PointerMasker as XorMaskerSimple
+from .._adapters import PointerUtf8Validator as Utf8Validator
+from .._adapters import create_xor_masker as createXorMasker
 
 __all__ = ["Utf8Validator", "XorMaskerNull", "XorMaskerSimple", "createXorMasker"]

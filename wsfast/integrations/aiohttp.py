@@ -32,29 +32,13 @@ from . import Patch
 
 __all__ = ["WebSocketReader", "patches", "websocket_mask"]
 
-_mask_inplace = impl.mask_inplace
-
 # wsfast.deflate.zlib_backend() -> the module aiohttp's set_zlib_backend() accepts.
 _ZLIB_MODULES = {"zlib-ng": "zlib_ng.zlib_ng", "isal": "isal.isal_zlib"}
 
-
-def _websocket_mask(mask: Any, data: Any) -> None:
-    """XOR the ``bytearray`` ``data`` in place with the 4-byte ``mask`` (aiohttp's order)."""
-    _mask_inplace(data, mask)
-
-
-def _keyfirst() -> Any:
-    """The backend's key-first entry point, if it has one that returns None
-    like aiohttp's: with aiohttp's argument order, aiohttp then calls the
-    kernel with no Python frame in between (a wrapper costs more than the
-    masking saves at 1 KiB)."""
-    keyfirst = getattr(impl, "_mask_inplace_keyfirst", None)
-    if keyfirst is None or keyfirst(b"\0\0\0\0", bytearray(1)) is not None:
-        return _websocket_mask
-    return keyfirst
-
-
-websocket_mask: Any = _keyfirst()
+# ``mask_inplace`` in aiohttp's argument order, returning None as aiohttp's
+# does: aiohttp calls the kernel with no Python frame in between (a wrapper
+# costs more than the masking saves at 1 KiB).
+websocket_mask: Any = impl._mask_inplace_keyfirst
 
 
 def _faster_zlib() -> Any:

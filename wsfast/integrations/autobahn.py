@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from .._adapters import NullMasker, PointerUtf8Validator, create_xor_masker
 from . import Patch
-from ._shims import NullMasker, PointerUtf8Validator, create_xor_masker
 
 __all__ = ["patches"]
 

@@ -6,15 +6,14 @@
   module is patched directly). Same signature and result type (``bytes``);
   like websockets' own, it also takes non-contiguous buffers.
 - ``UTF8Decoder`` of the asyncio, sync and trio message assemblers: the
-  fail-fast :class:`~wsfast.integrations._shims.Utf8IncrementalDecoder`.
+  fail-fast :class:`~wsfast._adapters.Utf8IncrementalDecoder`.
 - ``Frame.parse``: waits until the whole frame is in the protocol's
   ``StreamReader`` buffer (as ``read_exact`` would: a large frame spans several
   reads), then parses it in one step instead of three ``read_exact`` round
   trips, unmasking the payload straight out of the buffer. Any header error,
   the end of the stream, a custom reader or a ``Frame`` subclass runs the
-  original generator, so errors are exactly websockets' own. The header fields
-  are read with ``struct.unpack``, as websockets does (its tests inject faults
-  there).
+  original generator, so errors are exactly websockets' own. The header is
+  read by wsfast's frame header parser.
 - ``websockets.legacy.framing.Frame.read`` (uvicorn's ``--ws websockets``),
   when that module is imported before ``install()`` (uvicorn imports it
   before it imports the application): on the server side, a frame that is
@@ -34,14 +33,14 @@ from __future__ import annotations
 
 import importlib
 import secrets
-import struct
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
+from .._adapters import Utf8IncrementalDecoder, parse_header
 from .._backend import impl
+from ..constants import NO_LIMIT
 from . import Patch
-from ._shims import Utf8IncrementalDecoder
 
 __all__ = ["apply_mask", "patches"]
 
@@ -77,56 +76,40 @@ def _buffered_parser() -> Callable[[bytearray, bool, int | None], Any]:
     from websockets import frames
 
     frame_class = frames.Frame
-    # Opcode members indexed by value; None marks a reserved opcode.
+    # Opcode members indexed by value (the parser refuses reserved opcodes).
     opcodes: tuple[Any, ...] = tuple(
         frames.Opcode._value2member_map_.get(value) for value in range(16)
     )
 
     def _parse_buffered(buffer: bytearray, masked: bool, max_size: int | None) -> Any:
         # RFC 6455 §5.2. A Frame when the complete, valid frame is buffered;
-        # _WAIT when more bytes are needed; None when the header is invalid
-        # (so the original raises). The checks are the original's, in its
-        # order, and the fields are read with struct.unpack as it does.
-        available = len(buffer)
-        if available < 2:
+        # _WAIT when more bytes are needed; None when wsfast's parser refuses
+        # the header (so the original reads it and raises, or accepts what
+        # websockets accepts, such as a length not in its shortest form).
+        # RSV bits are left to Frame.check(), after the extensions.
+        if max_size is None or max_size > NO_LIMIT:
+            max_size = NO_LIMIT
+        elif max_size < 0:
+            return None  # every frame is too big
+        status, first, length, _ = parse_header(buffer, masked, max_size)
+        if status <= 0:
+            return _WAIT if status == 0 else None
+        end = status + length
+        if len(buffer) < end:
             return _WAIT
-        head1, head2 = struct.unpack("!BB", buffer[:2])
-        opcode = opcodes[head1 & 0x0F]
-        if opcode is None or bool(head2 & 0x80) != masked:
-            return None
-        length = head2 & 0x7F
-        start = 2
-        if length == 126:
-            if available < 4:
-                return _WAIT
-            (length,) = struct.unpack("!H", buffer[2:4])
-            start = 4
-        elif length == 127:
-            if available < 10:
-                return _WAIT
-            (length,) = struct.unpack("!Q", buffer[2:10])
-            start = 10
-        if max_size is not None and length > max_size:
-            return None
         if masked:
-            end = start + 4 + length
-            if available < end:
-                return _WAIT
             with memoryview(buffer) as view:
-                data: bytes | bytearray = _mask(view[start + 4 : end], view[start : start + 4])
+                data: bytes | bytearray = _mask(view[status:end], view[status - 4 : status])
         else:
-            end = start + length
-            if available < end:
-                return _WAIT
-            data = buffer[start:end]
+            data = buffer[status:end]
         del buffer[:end]
         return frame_class(
-            opcode,
+            opcodes[first & 0x0F],
             data,
-            head1 & 0x80 != 0,
-            head1 & 0x40 != 0,
-            head1 & 0x20 != 0,
-            head1 & 0x10 != 0,
+            first & 0x80 != 0,
+            first & 0x40 != 0,
+            first & 0x20 != 0,
+            first & 0x10 != 0,
         )
 
     return _parse_buffered

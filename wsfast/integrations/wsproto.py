@@ -4,14 +4,15 @@
   continues the key phase across ``process`` calls (a payload that arrives in
   several pieces).
 - ``getincrementaldecoder`` (the module's own binding, used for each text
-  message): the fail-fast :class:`~wsfast.integrations._shims.Utf8IncrementalDecoder`,
+  message): the fail-fast :class:`~wsfast._adapters.Utf8IncrementalDecoder`,
   still returning ``str`` and raising ``UnicodeDecodeError``.
 - ``FrameDecoder.parse_header``: the same checks, in the same order, with the
   same exceptions and messages, reading the header straight from the buffer
-  instead of through three ``consume_exactly`` calls, a ``struct`` unpack and
-  an enum call. It runs the original for anything it does not take over: a
-  buffer subclass, a header that is not complete, or any header error before
-  the extensions are consulted.
+  with wsfast's frame header parser instead of through three
+  ``consume_exactly`` calls, a ``struct`` unpack and an enum call. It runs the
+  original for anything it does not take over: a buffer subclass, a header
+  that is not complete, or any header error before the extensions are
+  consulted.
 - ``Connection.send`` of a text or binary message on an open connection with
   no extension: wsproto's ``send_data`` steps (the same opcode and
   continuation bookkeeping, the same ``TypeError`` errors), then header and
@@ -31,9 +32,10 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .._adapters import getincrementaldecoder
+from .._adapters import parse_header as _parse_header
 from .._backend import impl
 from . import Patch
-from ._shims import getincrementaldecoder
 
 __all__ = ["Masker", "patches"]
 
@@ -76,7 +78,7 @@ def _fast_parse_header(original: Callable[[Any], bool]) -> Callable[[Any], bool]
     header_class = fp.Header
     rsv_class = fp.RsvBits
     parse_failed = fp.ParseFailed
-    # Opcode members indexed by value; None marks a reserved opcode.
+    # Opcode members indexed by value (the parser refuses reserved opcodes).
     opcodes: tuple[Any, ...] = tuple(fp.Opcode._value2member_map_.get(value) for value in range(16))
 
     def parse_header(self: Any) -> bool:
@@ -87,58 +89,34 @@ def _fast_parse_header(original: Callable[[Any], bool]) -> Callable[[Any], bool]
         if type(buffer) is not buffer_class or buffer.bytes_used:
             return original(self)
         data = buffer.buffer
-        available = len(data)
-        if available < 2:
-            # What the original does here: consume_exactly(2) fails, rollback
-            # (bytes_used is already 0), no header yet.
-            return False
-        first = data[0]
-        second = data[1]
+        # wsproto checks the RSV bits (extension_processing) and the masking
+        # (below) after the length: the parser takes any, and the frame's own
+        # MASK bit as expected.
+        has_mask = len(data) > 1 and data[1] & 0x80 != 0
+        size, first, length, _ = _parse_header(data, has_mask)
+        if size <= 0:
+            return original(self)
         opcode = opcodes[first & 0x0F]
-        if opcode is None:
-            return original(self)
         fin = first & 0x80 != 0
-        control = first & 0x08 != 0
-        length = second & 0x7F
-        if control and (not fin or length > 125):
-            return original(self)
-        start = 2
-        if length == 126:
-            if available < 4:
-                return original(self)
-            length = (data[2] << 8) | data[3]
-            if length <= 125:
-                return original(self)
-            start = 4
-        elif length == 127:
-            if available < 10:
-                return original(self)
-            length = int.from_bytes(data[2:10], "big")
-            if length <= 0xFFFF or length >> 63:
-                return original(self)
-            start = 10
         rsv = rsv_class(first & 0x40 != 0, first & 0x20 != 0, first & 0x10 != 0)
         # From here on the original has consumed the length bytes, and the
         # extensions see the header: same state, same calls.
+        start = size - 4 if has_mask else size
         buffer.bytes_used = start
         self.extension_processing(opcode, rsv, length)
-        has_mask = second & 0x80 != 0
         if has_mask and self.client:
             raise parse_failed("client received unexpected masked frame")
         if not has_mask and not self.client:
             raise parse_failed("server received unexpected unmasked frame")
         if has_mask:
-            if available < start + 4:
-                buffer.rollback()
-                return False
-            buffer.bytes_used = start + 4
-            self.masker = fp.XorMaskerSimple(data[start : start + 4])
+            buffer.bytes_used = size
+            self.masker = fp.XorMaskerSimple(data[start:size])
         else:
             self.masker = fp.XorMaskerNull()
         buffer.commit()
         self.header = header_class(fin, rsv, opcode, length, None)
         self.effective_opcode = opcode
-        self.payload_required = length if control else 0
+        self.payload_required = length if first & 0x08 else 0
         self.payload_consumed = 0
         return True
 

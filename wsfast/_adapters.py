@@ -3,6 +3,8 @@
 Each library names its masker and UTF-8 helpers differently but wants one of
 a few shapes; they are written once here and named per library in
 ``wsfast/integrations/<library>.py`` and :mod:`wsfast.compat.wsaccel`.
+:func:`parse_header` gives the integrations and ``wsfast decode`` the
+backend's frame header parser on any buffer.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import codecs
 from typing import Any
 
-from .._backend import impl
+from ._backend import impl
+from .constants import MAX_FRAME_HEADER, NO_LIMIT
 
 __all__ = [
     "NullMasker",
@@ -18,9 +21,39 @@ __all__ = [
     "PointerUtf8Validator",
     "Utf8IncrementalDecoder",
     "getincrementaldecoder",
+    "parse_header",
 ]
 
 _utf_8_decode = codecs.utf_8_decode
+_frame_parse = impl._frame_parse
+
+
+def parse_header(
+    data: Any, masked: bool, max_length: int = NO_LIMIT, allowed_rsv: int = 0b111, pos: int = 0
+) -> tuple[int, int, int, int]:
+    """The frame header at ``data[pos:]``, read by the backend's parser (RFC 6455 §5.2).
+
+    Args:
+        data: ``bytes``, or another buffer (its header bytes are copied).
+        masked: whether the frame must be masked.
+        max_length: the largest payload allowed (default: no limit).
+        allowed_rsv: the RSV bits allowed, RSV1 as ``0b100`` (default: all).
+        pos: where the header starts.
+
+    Returns:
+        ``(status, first, length, key)``: ``status`` is the header size (key
+        included), 0 when more bytes are needed, or a negative
+        ``constants.FRAME_E_*`` code; ``first`` is the first byte; ``key`` is
+        the masking key as an integer, key byte i in bits 8i..8i+7 (0 when
+        unmasked).
+    """
+    if type(data) is not bytes:
+        data = bytes(data[pos : pos + MAX_FRAME_HEADER])
+        pos = 0
+    result: tuple[int, int, int, int] = _frame_parse(
+        data, pos, pos + MAX_FRAME_HEADER, allowed_rsv, masked, max_length
+    )
+    return result
 
 
 class PointerMasker:
