@@ -13,49 +13,68 @@
 source "$(dirname "$0")/common.sh"
 FULL=${WSFAST_PLATFORM_FULL:-0}
 BENCH=${WSFAST_PLATFORM_BENCH:-1}
-# 3.13t comes from Debian trixie's python3.13 source package, pinned: the
-# orig tarball is CPython's own release tarball, checked against its .dsc.
-TRIXIE_PY313=python3.13_3.13.5.orig.tar.xz
+# Pinned CPython sources, each the orig tarball of a Debian-format source
+# package (CPython's own release tarball), checked against its SHA-256:
+#   3.14: Ubuntu's python3.14 (resolute), when Debian's pool has no 3.14 to give;
+#   3.13: Debian trixie's python3.13, the last fallback.
+UBUNTU_PY314_URL=http://archive.ubuntu.com/ubuntu/pool/main/p/python3.14/python3.14_3.14.4.orig.tar.xz
+UBUNTU_PY314_SHA256=d923c51303e38e249136fc1bdf3568d56ecb03214efdef48516176d3d7faaef8
+TRIXIE_PY313_PATH=pool/main/p/python3.13/python3.13_3.13.5.orig.tar.xz
 TRIXIE_PY313_SHA256=93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640
 
-# The CPython source for version $1, unpacked into /build/cpython in the chroot.
+# pinned URL SHA256: the tarball in the cache (downloaded once, checked
+# every time), unpacked into /build/cpython in the chroot.
+pinned() {
+    local url=$1 sha=$2 file=$PLATFORM_CACHE/${1##*/}
+    if ! echo "$sha  $file" | sha256sum -c --status 2>/dev/null; then
+        need_tools curl:curl
+        curl -fsS -o "$file.part" "$url" || { echo "freethreaded.sh: $url could not be fetched" >&2; return 1; }
+        echo "$sha  $file.part" | sha256sum -c --status \
+            || { echo "freethreaded.sh: $url: wrong SHA-256" >&2; rm -f "$file.part"; return 1; }
+        mv "$file.part" "$file"
+    fi
+    tar -xf "$file" -C "$SID_ROOT/build/cpython"
+}
+
+# The CPython source for version $1, unpacked into /build/cpython in the
+# chroot; prints where it came from.
 fetch_cpython_source() {
     local version=$1 tarball=${WSFAST_CPYTHON_SOURCE:-}
     rm -rf "$SID_ROOT/build/cpython"
     mkdir -p "$SID_ROOT/build/cpython"
     if [ -n "$tarball" ]; then
         tar -xf "$tarball" -C "$SID_ROOT/build/cpython"
-    elif [ "$version" = 3.13 ]; then
-        local file=$PLATFORM_CACHE/$TRIXIE_PY313
-        if ! echo "$TRIXIE_PY313_SHA256  $file" | sha256sum -c --status 2>/dev/null; then
-            need_tools curl:curl
-            curl -fsS -o "$file.part" "$(debian_mirror)/pool/main/p/python3.13/$TRIXIE_PY313" || {
-                echo "freethreaded.sh: $TRIXIE_PY313 could not be fetched from the mirror" \
-                     "(set WSFAST_CPYTHON_SOURCE to a CPython 3.13 source tarball)" >&2
-                return 1
-            }
-            echo "$TRIXIE_PY313_SHA256  $file.part" | sha256sum -c --status \
-                || { echo "freethreaded.sh: $TRIXIE_PY313: wrong SHA-256" >&2; return 1; }
-            mv "$file.part" "$file"
-        fi
-        tar -xf "$file" -C "$SID_ROOT/build/cpython"
-    elif ! in_sid bash -c "cd /build/cpython && apt-get source -qq python$version" > "$PLATFORM_CACHE/ft-source.log" 2>&1; then
+        echo "$tarball (WSFAST_CPYTHON_SOURCE)"
+    elif in_sid bash -c "cd /build/cpython && apt-get source -qq python$version" > "$PLATFORM_CACHE/ft-source.log" 2>&1; then
+        echo "Debian sid's python$version source package ($(cd "$SID_ROOT/build/cpython" && ls ./*.dsc))"
+    else
         grep -E '^E:' "$PLATFORM_CACHE/ft-source.log" >&2 || true
-        echo "freethreaded.sh: Debian's python$version source package could not be fetched" \
-             "(WSFAST_CPYTHON_SOURCE: a CPython $version source tarball to build instead)" >&2
-        return 1
+        echo "freethreaded.sh: Debian's python$version source package could not be fetched" >&2
+        rm -rf "$SID_ROOT/build/cpython"
+        mkdir -p "$SID_ROOT/build/cpython"
+        case $version in
+            3.14) pinned "$UBUNTU_PY314_URL" "$UBUNTU_PY314_SHA256" && echo "$UBUNTU_PY314_URL (SHA-256 checked)" ;;
+            3.13) pinned "$(debian_mirror)/$TRIXIE_PY313_PATH" "$TRIXIE_PY313_SHA256" \
+                      && echo "Debian trixie's ${TRIXIE_PY313_PATH##*/} (SHA-256 checked)" ;;
+            *) false ;;
+        esac || {
+            echo "freethreaded.sh: no CPython $version source (WSFAST_CPYTHON_SOURCE: a source tarball to build instead)" >&2
+            return 1
+        }
     fi
 }
 
-# CPython $1 with --disable-gil, installed in the chroot under /opt/python$1t.
+# CPython $1 with --disable-gil, installed in the chroot under /opt/python$1t;
+# where its source came from is kept in /opt/python$1t/SOURCE.
 # Returns 2 when its source could not be fetched, 1 when the build failed.
 build_cpython_ft() {
-    local version=$1
+    local version=$1 origin
     if [ -x "$SID_ROOT/opt/python${version}t/bin/python${version}t" ]; then
         return
     fi
     log "CPython ${version}t, --disable-gil (make -j2, niced)"
-    fetch_cpython_source "$version" || return 2
+    origin=$(fetch_cpython_source "$version") || return 2
+    echo "source: $origin"
     in_sid bash -euc "
         cd /build/cpython/*/
         nice -n 15 ./configure -q --disable-gil --prefix=/opt/python${version}t --with-ensurepip=install \
@@ -63,6 +82,7 @@ build_cpython_ft() {
         nice -n 15 make -s -j2 > /build/cpython/make.log 2>&1
         nice -n 15 make -s install > /build/cpython/install.log 2>&1
     " || { tail -40 "$SID_ROOT"/build/cpython/*.log; return 1; }
+    echo "$origin" > "$SID_ROOT/opt/python${version}t/SOURCE"
     rm -rf "$SID_ROOT/build/cpython"
 }
 
@@ -72,7 +92,7 @@ V=${WSFAST_FT_PYTHON:-3.14}
 status=0
 build_cpython_ft "$V" || status=$?
 if [ "$status" = 2 ] && [ -z "${WSFAST_FT_PYTHON:-}${WSFAST_CPYTHON_SOURCE:-}" ]; then
-    log "no CPython 3.14 source: falling back to 3.13t, from Debian trixie's python3.13 source"
+    log "no CPython 3.14 source, from Debian or Ubuntu: falling back to 3.13t, from Debian trixie's python3.13 source"
     V=3.13
     status=0
     build_cpython_ft "$V" || status=$?
@@ -80,6 +100,7 @@ fi
 [ "$status" = 0 ] || exit 1
 FT=/opt/python${V}t/bin/python${V}t
 in_sid "$FT" -c "import sys; assert not sys._is_gil_enabled(); print(sys.version)"
+echo "built from: $(cat "$SID_ROOT/opt/python${V}t/SOURCE" 2>/dev/null || echo unrecorded)"
 
 SRC=/build/wsfast-src-ft
 VENV=/opt/wsfast-venvs/${V}t
