@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Free-threaded CPython (3.14t, or 3.13t when 3.14's source is unavailable):
+# Free-threaded CPython 3.14t (3.13t only when no 3.14 source can be had):
 # builds it with --disable-gil inside the sid chroot (cached), installs
 # wsfast there and checks that importing it keeps the GIL off; then runs
-# the tests with PYTHON_GIL=0, the thread tests under stress, and the
-# thread scaling benchmark.
+# the tests with PYTHON_GIL=0 and the thread tests under stress.
 #   tests/platforms/freethreaded.sh           the subset: mask, UTF-8, frame, message and thread tests
-#   WSFAST_PLATFORM_FULL=1 ...                the whole suite
-#   WSFAST_PLATFORM_BENCH=0 ...               no scaling benchmark
+#   WSFAST_PLATFORM_FULL=1 ...                the whole suite (peers that cannot be installed on
+#                                             the interpreter: their tests deselected, each named)
+#   WSFAST_PLATFORM_BENCH=1 ... [ARGS]        then bench/bench_scaling.py ARGS
+#                                             (default: --threads 2 --min-ratio 1.7)
+#   WSFAST_PLATFORM_BENCH=only ... [ARGS]     the import check and the benchmark, no tests
 #   WSFAST_FT_PYTHON=3.13 ...                 3.13t without trying 3.14 first
 #   WSFAST_CPYTHON_SOURCE=TARBALL ...         build from this CPython source tarball
 #                                             (of WSFAST_FT_PYTHON's version, 3.14 by default)
 source "$(dirname "$0")/common.sh"
 FULL=${WSFAST_PLATFORM_FULL:-0}
-BENCH=${WSFAST_PLATFORM_BENCH:-1}
+BENCH=${WSFAST_PLATFORM_BENCH:-0}
+BENCH_ARGS=("$@")
+[ ${#BENCH_ARGS[@]} -gt 0 ] || BENCH_ARGS=(--threads 2 --min-ratio 1.7)
 # Pinned CPython sources, each the orig tarball of a Debian-format source
 # package (CPython's own release tarball), checked against its SHA-256:
 #   3.14: Ubuntu's python3.14 (resolute), when Debian's pool has no 3.14 to give;
@@ -106,7 +110,9 @@ SRC=/build/wsfast-src-ft
 VENV=/opt/wsfast-venvs/${V}t
 copy_source "$SID_ROOT$SRC"
 # The subset needs only the test runner; the whole suite needs the peers too.
-if [ "$FULL" = 1 ]; then
+if [ "$BENCH" = only ]; then
+    TEST_DEPS=()
+elif [ "$FULL" = 1 ]; then
     TESTS="tests --ignore=tests/test_browser.py"
     mapfile -t TEST_DEPS < <(python3 -c 'import sys, tomllib
 print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["test"]))' \
@@ -124,18 +130,23 @@ in_sid bash -euc "
         > /tmp/wsfast-build-ft.log 2>&1 || { tail -40 /tmp/wsfast-build-ft.log; exit 1; }
 "
 # One at a time, wheels preferred (a newer release may be source-only for a
-# free-threaded interpreter): a peer that cannot be installed is named, and
-# the tests that need it fail.
+# free-threaded interpreter): a peer that cannot be installed is named, with
+# pip's last error, and tests/platforms/missing_peers.py deselects the tests
+# listed as needing it (any other failure stays a failure).
 missing=()
 for dep in "${TEST_DEPS[@]}"; do
-    in_sid nice -n 15 "$VENV/bin/python" -m pip install -q --prefer-binary "$dep" \
-        >> "$SID_ROOT/tmp/wsfast-build-ft.log" 2>&1 || missing+=("$dep")
+    pip_log="$SID_ROOT/tmp/wsfast-pip-${dep%%[<>=]*}.log"
+    if ! in_sid nice -n 15 "$VENV/bin/python" -m pip install -q --prefer-binary "$dep" > "$pip_log" 2>&1; then
+        missing+=("$dep")
+        echo "freethreaded.sh: $dep not installable on ${V}t:" \
+             "$(grep -iE '^ *error' "$pip_log" | grep -v 'subprocess-exited-with-error' | tail -1 | sed 's/^ *//')" \
+             "(pip's output: $pip_log)" >&2
+    fi
 done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "freethreaded.sh: not installable on ${V}t: ${missing[*]}" \
-         "(pip's output: $SID_ROOT/tmp/wsfast-build-ft.log)" >&2
-    [ "$FULL" = 1 ] || exit 1
+if [ ${#missing[@]} -gt 0 ] && [ "$FULL" != 1 ]; then
+    exit 1
 fi
+MISSING=$(IFS=,; echo "${missing[*]}")
 
 log "${V}t: import wsfast keeps the GIL off, with no RuntimeWarning"
 in_sid bash -euc "
@@ -149,21 +160,22 @@ print(\"GIL still disabled after import\")
 '
 "
 
-log "${V}t, PYTHON_GIL=0: $TESTS"
-in_sid bash -euc "
-    cd $SRC
-    export PYTHON_GIL=0 WSFAST_REQUIRE_EXTENSIONS=1
-    nice -n 15 $VENV/bin/python -P -m pytest -q -n 2 -p no:cacheprovider $TESTS
-    # The thread tests under stress: repeated, both workers racing.
-    for round in 1 2 3 4 5; do
-        nice -n 15 $VENV/bin/python -P -m pytest -q -n 2 -p no:cacheprovider tests/test_threads.py tests/test_thread_misuse.py
-    done
-"
-if [ "$BENCH" = 1 ]; then
-    log "${V}t: thread scaling at 64 KiB (needs >= 1.7x with 2 threads for mask and UTF-8)"
+if [ "$BENCH" != only ]; then
+    log "${V}t, PYTHON_GIL=0: $TESTS"
     in_sid bash -euc "
-        cd /tmp
-        PYTHON_GIL=0 $VENV/bin/python -P $SRC/tests/platforms/thread_scaling.py --threads 2 --min-ratio 1.7
+        cd $SRC
+        export PYTHON_GIL=0 WSFAST_REQUIRE_EXTENSIONS=1 PYTHONPATH=$SRC/tests/platforms
+        export WSFAST_MISSING_PEERS='$MISSING' WSFAST_MISSING_REASON='cannot be installed on ${V}t'
+        nice -n 15 $VENV/bin/python -P -m pytest -q -n 2 -p no:cacheprovider -p missing_peers $TESTS
+        # The thread tests under stress: repeated, both workers racing.
+        for round in 1 2 3 4 5; do
+            nice -n 15 $VENV/bin/python -P -m pytest -q -n 2 -p no:cacheprovider \
+                tests/test_threads.py tests/test_thread_misuse.py
+        done
     "
+fi
+if [ "$BENCH" != 0 ]; then
+    log "${V}t: thread scaling at 64 KiB, bench/bench_scaling.py ${BENCH_ARGS[*]}"
+    in_sid bash -euc "cd /tmp && PYTHON_GIL=0 $VENV/bin/python -P $SRC/bench/bench_scaling.py ${BENCH_ARGS[*]}"
 fi
 log "freethreaded.sh passed"
