@@ -139,7 +139,7 @@ for dep in "${TEST_DEPS[@]}"; do
     if ! in_sid nice -n 15 "$VENV/bin/python" -m pip install -q --prefer-binary "$dep" > "$pip_log" 2>&1; then
         missing+=("$dep")
         echo "freethreaded.sh: $dep not installable on ${V}t:" \
-             "$(grep -iE '^ *error' "$pip_log" | grep -v 'subprocess-exited-with-error' | tail -1 | sed 's/^ *//')" \
+             "$(grep -E 'error: ' "$pip_log" | grep -vE 'subprocess-exited|failed-wheel-build' | head -1 | sed 's/^ *//')" \
              "(pip's output: $pip_log)" >&2
     fi
 done
