@@ -523,6 +523,7 @@ print(after[0] - before[0], after[1] - before[1])
 
 PEAK = """
 # A 64 MiB compressible message in one small compressed frame.
+import tracemalloc
 compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
 block = bytes(range(256)) * 4096
 parts = [compressor.compress(block) for _ in range(64)]
@@ -531,13 +532,13 @@ del parts, block
 wire = frame(0xC2, payload)
 decoder = wsfast.Decoder(max_message_size=64 * MiB, deflate=PerMessageDeflate())
 gc.collect()
-base = status("VmRSS")
-assert status("VmHWM") < base + 16 * MiB, "building the wire peaked already"
+tracemalloc.start()
 events = decoder.feed(wire)
-peak = status("VmHWM")
+peak = tracemalloc.get_traced_memory()[1]
+tracemalloc.stop()
 assert len(events) == 1 and len(events[0].data) == 64 * MiB
 assert events[0].data[:512] == bytes(range(256)) * 2
-print(peak - base)
+print(peak)
 """
 
 LIMITED = """
@@ -614,13 +615,19 @@ def test_hundred_headers_cost_under_20_mib(codec):
 
 @needs_linux
 @pytest.mark.parametrize("codec", _codec_params())
-def test_peak_rss_of_a_64_mib_compressed_message(codec):
-    growth = int(run_child(codec, PEAK))
-    # ASan's realloc always copies (old and new buffer both live for a
-    # moment), where glibc remaps a large block in place; before this
-    # bound existed, either peaked at 193 MiB.
-    bound = 150 * MiB if ASAN else 100 * MiB
-    assert growth < bound, f"peak RSS +{growth / MiB:.1f} MiB"
+def test_peak_memory_of_a_64_mib_compressed_message(codec):
+    # The most feed() holds at once: every block it allocates through
+    # Python's allocators (the message buffer, zlib's and ISA-L's output and
+    # state), as tracemalloc sees them, alive at the same time. Peak RSS
+    # would add the allocator's own choices, which differ by build: glibc
+    # grows a large block in place (mremap); mimalloc (free-threaded
+    # CPython) and ASan copy it, holding the old block too for a moment, and
+    # mimalloc keeps freed pages a while before returning them. The same
+    # feed peaks at +65 MiB of RSS on CPython 3.13, +186 MiB on 3.13t, while
+    # the traced peak is 65.1 MiB on both.
+    peak = int(run_child(codec, PEAK))
+    # Below the message itself, the measure would not be seeing the buffer.
+    assert 64 * MiB <= peak < 100 * MiB, f"peak +{peak / MiB:.1f} MiB"
 
 
 @needs_linux
