@@ -23,7 +23,7 @@ from ._env import env_flag
 __all__ = ["BACKEND", "MODULES", "codec", "impl"]
 
 # Backend name -> (primitives module, codec module). The compiled codec is
-# wsfast/_codec_py.py built by Cython (how: see that module's docstring).
+# wsfast/_codec_py.py built by Cython (how: docs/build.md).
 MODULES: dict[str, tuple[str, str]] = {
     "c": ("wsfast._c", "wsfast._codec_c"),
     "python": ("wsfast._py", "wsfast._codec_py"),
