@@ -472,6 +472,15 @@ def test_frame_parse_matches_reference(backend):
         assert tuple(got) == reference_parse(data, rsv, masked, limit), data.hex()
 
 
+def test_frame_parse_reads_a_bytearray_as_bytes(backend):
+    # The integrations parse their hosts' bytearray receive buffers in place.
+    for data, rsv, masked, limit in header_samples(2, 500):
+        got = backend._frame_parse(bytearray(b"\xAA" + data), 1, 1 + len(data), rsv, masked, limit)
+        assert tuple(got) == reference_parse(data, rsv, masked, limit), data.hex()
+    for other in (memoryview(b"\x81\x00"), None, "\x81\x00"):
+        assert tuple(backend._frame_parse(other, 0, 2, 0, False, NO_LIMIT)) == (0, 0, 0, 0)
+
+
 def test_frame_parse_bounds_are_clamped(backend):
     data = build(TEXT, b"hi", key=DEFAULT_KEY)
     assert backend._frame_parse(data, 0, 1000, 0, True, NO_LIMIT)[0] == 6

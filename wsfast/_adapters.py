@@ -34,7 +34,8 @@ def parse_header(
     """The frame header at ``data[pos:]``, read by the backend's parser (RFC 6455 §5.2).
 
     Args:
-        data: ``bytes``, or another buffer (its header bytes are copied).
+        data: ``bytes`` or ``bytearray``, or another buffer (its header
+            bytes are copied).
         masked: whether the frame must be masked.
         max_length: the largest payload allowed (default: no limit).
         allowed_rsv: the RSV bits allowed, RSV1 as ``0b100`` (default: all).
@@ -47,7 +48,7 @@ def parse_header(
         the masking key as an integer, key byte i in bits 8i..8i+7 (0 when
         unmasked).
     """
-    if type(data) is not bytes:
+    if type(data) is not bytes and type(data) is not bytearray:
         data = bytes(data[pos : pos + MAX_FRAME_HEADER])
         pos = 0
     result: tuple[int, int, int, int] = _frame_parse(

@@ -51,10 +51,11 @@ cdef extern from "wsfast.h" nogil:
 
 
 # ---- codec primitives ------------------------------------------------------------
-# cpdef: wsfast._codec_c calls them at C level (see docs/build.md), tests call them from Python next to their twins in wsfast._py.
+# cpdef: wsfast._codec_c calls them at C level (see docs/build.md), tests call
+# them from Python next to their twins in wsfast._py.
 
 cpdef (int, unsigned int, uint64_t, uint32_t) _frame_parse(
-    bytes data, Py_ssize_t pos, Py_ssize_t end, unsigned int allowed_rsv, bint masked,
+    object data, Py_ssize_t pos, Py_ssize_t end, unsigned int allowed_rsv, bint masked,
     uint64_t max_length) noexcept
 cpdef bytes _frame_unmask(bytes data, Py_ssize_t pos, Py_ssize_t n, uint32_t key)
 cpdef uint32_t _utf8_feed(uint32_t state, bytes data, Py_ssize_t pos, Py_ssize_t end) noexcept

@@ -404,16 +404,27 @@ cdef inline void key_to_bytes(uint32_t key, Py_ssize_t phase, unsigned char out[
 
 
 cpdef (int, unsigned int, uint64_t, uint32_t) _frame_parse(
-        bytes data, Py_ssize_t pos, Py_ssize_t end, unsigned int allowed_rsv, bint masked,
+        object data, Py_ssize_t pos, Py_ssize_t end, unsigned int allowed_rsv, bint masked,
         uint64_t max_length) noexcept:
     """_frame_parse(data, pos, end, allowed_rsv, masked, max_length) -> (status, first, length, key)
 
-    Parse the frame header at ``data[pos:end]``. ``status`` is the header size,
-    0 when more bytes are needed, or a negative WSFAST_FRAME_E_* code.
+    Parse the frame header at ``data[pos:end]``; ``data`` is bytes or a
+    bytearray (the integrations' receive buffers), anything else reads as
+    empty. ``status`` is the header size, 0 when more bytes are needed, or a
+    negative WSFAST_FRAME_E_* code.
     """
     cdef wsfast_frame_header h
     cdef wsfast_frame_rules rules
-    cdef Py_ssize_t size = 0 if data is None else PyBytes_GET_SIZE(data)
+    cdef const unsigned char *base
+    cdef Py_ssize_t size
+    if type(data) is bytes:
+        base = <const unsigned char *>PyBytes_AS_STRING(data)
+        size = PyBytes_GET_SIZE(data)
+    elif type(data) is bytearray:
+        base = <const unsigned char *>PyByteArray_AS_STRING(data)
+        size = PyByteArray_GET_SIZE(data)
+    else:
+        return (0, 0, 0, 0)
     if end > size:
         end = size
     if pos < 0:
@@ -424,7 +435,7 @@ cpdef (int, unsigned int, uint64_t, uint32_t) _frame_parse(
     rules.masked = masked
     rules.max_length = max_length
     cdef int status = wsfast_frame_header_parse(
-        &h, <const unsigned char *>PyBytes_AS_STRING(data) + pos, <size_t>(end - pos), &rules)
+        &h, base + pos, <size_t>(end - pos), &rules)
     if status <= 0:
         return (status, 0, 0, 0)
     return (status, h.first, h.length,

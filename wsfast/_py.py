@@ -465,7 +465,7 @@ class Utf8Validator:
 
 
 def _frame_parse(
-    data: bytes, pos: int, end: int, allowed_rsv: int, masked: bool, max_length: int
+    data: bytes | bytearray, pos: int, end: int, allowed_rsv: int, masked: bool, max_length: int
 ) -> tuple[int, int, int, int]:
     """Parse the frame header at ``data[pos:end]`` (csrc/frame_header.c, check for check).
 
@@ -474,7 +474,9 @@ def _frame_parse(
         more bytes are needed, or a negative ``constants.FRAME_E_*`` code, each
         reported as soon as the byte that decides it is there.
     """
-    end = min(end, len(data) if data is not None else 0)
+    if type(data) is not bytes and type(data) is not bytearray:
+        return (FRAME_NEED_MORE, 0, 0, 0)  # as the C twin: anything else reads as empty
+    end = min(end, len(data))
     pos = max(pos, 0)
     if pos >= end:
         return (FRAME_NEED_MORE, 0, 0, 0)

@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .._adapters import getincrementaldecoder
-from .._adapters import parse_header as _parse_header
 from .._backend import impl
+from ..constants import MAX_FRAME_HEADER, NO_LIMIT
 from . import Patch
 
 __all__ = ["Masker", "patches"]
@@ -78,6 +78,7 @@ def _fast_parse_header(original: Callable[[Any], bool]) -> Callable[[Any], bool]
     header_class = fp.Header
     rsv_class = fp.RsvBits
     parse_failed = fp.ParseFailed
+    frame_parse = impl._frame_parse
     # Opcode members indexed by value (the parser refuses reserved opcodes).
     opcodes: tuple[Any, ...] = tuple(fp.Opcode._value2member_map_.get(value) for value in range(16))
 
@@ -93,7 +94,9 @@ def _fast_parse_header(original: Callable[[Any], bool]) -> Callable[[Any], bool]
         # (below) after the length: the parser takes any, and the frame's own
         # MASK bit as expected.
         has_mask = len(data) > 1 and data[1] & 0x80 != 0
-        size, first, length, _ = _parse_header(data, has_mask)
+        # The primitive itself, not _adapters.parse_header: wsproto's buffer
+        # is a bytearray, which it reads in place (anything else: original).
+        size, first, length, _ = frame_parse(data, 0, MAX_FRAME_HEADER, 0b111, has_mask, NO_LIMIT)
         if size <= 0:
             return original(self)
         opcode = opcodes[first & 0x0F]
