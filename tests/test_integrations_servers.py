@@ -151,6 +151,65 @@ def test_aiohttp_reader_takes_simple_frames_itself() -> None:
         loop.close()
 
 
+class Transport:
+    """What aiohttp's writer asks of a transport: every write recorded."""
+
+    def __init__(self, log: list[Any], closing: bool) -> None:
+        self.log = log
+        self.closing = closing
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def write(self, data: Any) -> None:
+        self.log.append(("write", bytes(data)))
+
+
+def run_aiohttp_writer(sends: list[tuple[Any, int, int]], *, mask: bool, closing: bool,
+                       seed: int) -> list[Any]:
+    """aiohttp's WebSocketWriter over a recording transport: the writes, each
+    call's result or error, and the writer's output count after each."""
+    from aiohttp._websocket.writer import WebSocketWriter
+
+    log: list[Any] = []
+    writer = WebSocketWriter(None, Transport(log, closing), use_mask=mask,  # type: ignore[arg-type]
+                             random=random.Random(seed))
+    for message, opcode, rsv in sends:
+        try:
+            writer._write_websocket_frame(message, opcode, rsv)
+            log.append(("ok", writer._output_size))
+        except Exception as exc:  # part of the behaviour
+            log.append((type(exc), str(exc)))
+    return log
+
+
+@pytest.mark.parametrize("mask", [False, True], ids=["server", "client"])
+def test_aiohttp_writer_differential(mask: bool) -> None:
+    rng = random.Random(SEED + mask)
+    sends: list[tuple[Any, int, int]] = []
+    # Each length encoding and both sides of aiohttp's MSG_SIZE (2**14), in
+    # the buffer types send_bytes passes on.
+    for size in (0, 1, 125, 126, 127, 2**14, 2**14 + 1, 65535, 65536, 70000):
+        payload = rng.randbytes(size)
+        for opcode, rsv in ((1, 0), (2, 0), (2, 0x40), (0, 0), (9, 0), (10, 0), (8, 0)):
+            if opcode >= 8 and size > 125:
+                continue
+            for message in (payload, bytearray(payload), memoryview(payload)):
+                sends.append((message, opcode, rsv))
+    for closing in (False, True):
+        differential("aiohttp", lambda: run_aiohttp_writer(sends, mask=mask, closing=closing,
+                                                            seed=SEED))
+    integrations.install("aiohttp")
+    from aiohttp._websocket.writer import WebSocketWriter
+
+    assert WebSocketWriter.__dict__["_write_websocket_frame"].__module__ == (
+        "wsfast.integrations.aiohttp")
+    log: list[Any] = []
+    WebSocketWriter(None, Transport(log, False))._write_websocket_frame(  # type: ignore[arg-type]
+        b"abc", 2, 0)
+    assert log == [("write", b"\x82\x03abc")]
+
+
 # ---- websockets: Frame.serialize (the sans-I/O protocol and websockets.legacy) ----------
 
 
