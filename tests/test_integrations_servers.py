@@ -210,6 +210,111 @@ def test_aiohttp_writer_differential(mask: bool) -> None:
     assert log == [("write", b"\x82\x03abc")]
 
 
+# ---- tornado: WebSocketProtocol13's frame reading and writing --------------------------
+
+
+def run_tornado_protocol(stream_bytes: bytes, *, server: bool, max_message_size: int,
+                         replies: list[tuple[bool, int, bytes]]) -> list[Any]:
+    """A WebSocketProtocol13 reading ``stream_bytes`` from a socket pair until
+    the peer's end of stream, after writing ``replies`` with ``_write_frame``:
+    what it delivers, what it counts, its close code and every byte it sends."""
+    import socket
+
+    from tornado.iostream import IOStream
+    from tornado.websocket import WebSocketProtocol13, _WebSocketParams
+
+    log: list[Any] = []
+
+    class Handler:
+        """What the protocol asks of its WebSocketHandler."""
+
+        def on_message(self, message: Any) -> None:
+            log.append(("message", type(message), message))
+
+        def on_ping(self, data: bytes) -> None:
+            log.append(("ping", data))
+
+        def on_pong(self, data: bytes) -> None:
+            log.append(("pong", data))
+
+        def on_ws_connection_close(self, code: Any, reason: Any) -> None:
+            log.append(("closed", code, reason))
+
+        def log_exception(self, *exc_info: Any) -> None:
+            log.append(("exception", exc_info[0]))
+
+    async def main() -> bytes:
+        ours, peer = socket.socketpair()
+        protocol = WebSocketProtocol13(Handler(), not server,  # type: ignore[arg-type]
+                                       _WebSocketParams(max_message_size=max_message_size))
+        protocol.stream = IOStream(ours)
+        for fin, opcode, payload in replies:
+            try:
+                protocol._write_frame(fin, opcode, payload)
+                log.append(("wrote", protocol._wire_bytes_out))
+            except Exception as exc:  # part of the behaviour
+                log.append((type(exc), str(exc)))
+        peer.sendall(stream_bytes)
+        peer.shutdown(socket.SHUT_WR)
+        await asyncio.wait_for(protocol._receive_frame_loop(), 10)
+        log.append(("counted", protocol._wire_bytes_in, protocol._message_bytes_in,
+                    protocol.close_code, protocol.client_terminated))
+        protocol.stream.close()
+        received = b""
+        peer.settimeout(10)
+        try:
+            while chunk := peer.recv(1 << 20):
+                received += chunk
+        except ConnectionResetError:  # closed with bytes of the stream unread
+            received += b"<reset>"
+        peer.close()
+        return received
+
+    log.append(("sent", asyncio.run(main())))
+    return log
+
+
+@pytest.mark.parametrize("server", [True, False], ids=["server", "client"])
+def test_tornado_protocol_differential(server: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    rng = random.Random(SEED + server)
+    keys = iter(rng.randbytes(4) for _ in range(10**6))
+    monkeypatch.setattr(os, "urandom", lambda n: next(keys))  # the client's masking keys
+    replies = [(True, 2, rng.randbytes(size)) for size in (0, 125, 126, 65535, 65536)]
+    replies += [(False, 1, b"frag"), (True, 0, b"ment"), (True, 9, b"p" * 125),
+                (False, 9, b"x"), (True, 10, b"x" * 126)]
+
+    def compare(stream: bytes, max_message_size: int, replies: list[Any]) -> None:
+        state = rng.getstate()  # the same masking keys in both runs
+
+        def once() -> list[Any]:
+            rng.setstate(state)
+            return run_tornado_protocol(stream, server=server, max_message_size=max_message_size,
+                                        replies=replies)
+
+        differential("tornado", once)
+
+    for chunks in aiohttp_streams(rng, masked=server):
+        compare(b"".join(chunks), rng.choice([10 * 2**20, 200, 300]), replies)
+    key = b"\x01\x02\x03\x04" if server else None
+    # At and one past the limit: in one frame, with a 16-bit length, in fragments;
+    # a ping with a 16-bit length (control frames must be shorter).
+    for stream in ([frame(2, b"x" * 200, key=key), frame(2, b"y" * 201, key=key)],
+                   [frame(9, b"p" * 126, key=key), frame(2, b"after", key=key)],
+                   [frame(2, b"x" * 300, key=key), frame(1, b"y" * 301, key=key)],
+                   [frame(1, b"a" * 100, key=key, fin=False), frame(0, b"b" * 100, key=key)],
+                   [frame(1, b"a" * 100, key=key, fin=False),
+                    frame(0, b"b" * 101, key=key)]):
+        for max_message_size in (200, 300):
+            compare(b"".join(stream), max_message_size, [])
+    integrations.install("tornado")
+    from tornado.websocket import WebSocketProtocol13
+
+    for name in ("_receive_frame", "_write_frame"):
+        assert vars(WebSocketProtocol13)[name].__module__ == "wsfast.integrations.tornado"
+
+
 # ---- websockets: Frame.serialize (the sans-I/O protocol and websockets.legacy) ----------
 
 
