@@ -9,7 +9,8 @@
 - ``WebSocketProtocol13._receive_frame`` (every frame received): tornado's
   checks, in tornado's order and with tornado's responses, but the masking
   key is read together with the payload (one stream read fewer per frame:
-  each read goes through tornado's IOStream machinery) and the payload is
+  each read goes through tornado's IOStream machinery), the stream is read
+  directly rather than through a coroutine per read, and the payload is
   unmasked while copied out.
 """
 
@@ -51,7 +52,10 @@ def _write_frame(self: Any, fin: bool, opcode: int, data: bytes, flags: int = 0)
 
 async def _receive_frame(self: Any) -> None:
     """``WebSocketProtocol13._receive_frame``: the same checks in the same order."""
-    header, second = await self._read_bytes(2)
+    # The stream's reads straight, not through _read_bytes (a coroutine per read).
+    stream = self.stream
+    header, second = await stream.read_bytes(2)
+    self._wire_bytes_in += 2
     is_final_frame = header & 0x80
     reserved_bits = header & 0x70
     opcode = header & 0x0F
@@ -71,9 +75,11 @@ async def _receive_frame(self: Any) -> None:
     if payloadlen < 126:
         self._frame_length = payloadlen
     elif payloadlen == 126:
-        payloadlen = int.from_bytes(await self._read_bytes(2), "big")
+        payloadlen = int.from_bytes(await stream.read_bytes(2), "big")
+        self._wire_bytes_in += 2
     else:
-        payloadlen = int.from_bytes(await self._read_bytes(8), "big")
+        payloadlen = int.from_bytes(await stream.read_bytes(8), "big")
+        self._wire_bytes_in += 8
     new_len = payloadlen
     if self._fragmented_message_buffer is not None:
         new_len += len(self._fragmented_message_buffer)
@@ -84,11 +90,13 @@ async def _receive_frame(self: Any) -> None:
 
     if is_masked:
         # The key and the payload in one read; unmasked while copied out.
-        data = await self._read_bytes(4 + payloadlen)
+        data = await stream.read_bytes(4 + payloadlen)
+        self._wire_bytes_in += 4 + payloadlen
         self._frame_mask = data[:4]
         data = _unmask(data, 4, payloadlen, int.from_bytes(self._frame_mask, "little"))
     else:
-        data = await self._read_bytes(payloadlen)
+        data = await stream.read_bytes(payloadlen)
+        self._wire_bytes_in += payloadlen
 
     if opcode_is_control:
         # Control frames may come between a fragmented message's frames and
