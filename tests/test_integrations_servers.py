@@ -210,6 +210,18 @@ def test_aiohttp_writer_differential(mask: bool) -> None:
     assert log == [("write", b"\x82\x03abc")]
 
 
+def test_aiohttp_compressed_short_message_stays_short() -> None:
+    # aiohttp compresses at Z_BEST_SPEED: zlib (and zlib-ng) make 6 bytes of
+    # b"text"; ISA-L's level 0, which that constant means there, makes 117.
+    from aiohttp._websocket.writer import WebSocketWriter
+
+    integrations.install("aiohttp")
+    log: list[Any] = []
+    writer = WebSocketWriter(None, Transport(log, False), compress=15)  # type: ignore[arg-type]
+    asyncio.run(writer.send_frame(b"text", 1))
+    assert log == [("write", b"\xc1\x06*I\xad(\x01\x00")]
+
+
 # ---- tornado: WebSocketProtocol13's frame reading and writing --------------------------
 
 

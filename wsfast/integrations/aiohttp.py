@@ -7,9 +7,8 @@
   ``AIOHTTP_NO_EXTENSIONS``).
 - ``WebSocketWriter._write_websocket_frame`` (every frame sent): an unmasked
   frame is built by wsfast in one call; a masking writer keeps aiohttp's.
-- ``set_zlib_backend``: when wsfast's deflate uses zlib-ng or ISA-L, aiohttp
-  is switched to that module too; uninstall puts aiohttp's previous backend
-  back.
+- ``set_zlib_backend``: when zlib-ng is installed, aiohttp is switched to it;
+  uninstall puts aiohttp's previous backend back.
 - ``WebSocketReader`` as ``aiohttp.web_ws`` and ``aiohttp.client`` name it
   (the receive path of every server and client connection):
   :class:`WebSocketReader`, the same interface, which takes complete,
@@ -36,10 +35,6 @@ __all__ = ["WebSocketReader", "patches", "websocket_mask"]
 
 _mask_inplace = impl.mask_inplace
 
-# wsfast.deflate.zlib_backend() -> the module aiohttp's set_zlib_backend() accepts.
-_ZLIB_MODULES = {"zlib-ng": "zlib_ng.zlib_ng", "isal": "isal.isal_zlib"}
-
-
 def _websocket_mask(mask: Any, data: Any) -> None:
     """XOR the ``bytearray`` ``data`` in place with the 4-byte ``mask`` (aiohttp's order)."""
     _mask_inplace(data, mask)
@@ -60,11 +55,14 @@ websocket_mask: Any = _keyfirst()
 
 
 def _faster_zlib() -> Any:
-    """The zlib-compatible module wsfast's deflate runs on, if it is not plain zlib."""
-    from ..deflate import zlib_backend
-
-    name = _ZLIB_MODULES.get(zlib_backend())
-    return None if name is None else importlib.import_module(name)
+    """zlib-ng's zlib-compatible module, when installed. Not ISA-L's, even where
+    wsfast's deflate compresses with it: aiohttp compresses at
+    ``Z_BEST_SPEED``, which ISA-L maps to its level 0, whose output for a
+    4-byte message is over 100 bytes."""
+    try:
+        return importlib.import_module("zlib_ng.zlib_ng")
+    except ImportError:
+        return None
 
 
 class WebSocketReader:
