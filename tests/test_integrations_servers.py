@@ -151,6 +151,205 @@ def test_aiohttp_reader_takes_simple_frames_itself() -> None:
         loop.close()
 
 
+class Transport:
+    """What aiohttp's writer asks of a transport: every write recorded."""
+
+    def __init__(self, log: list[Any], closing: bool) -> None:
+        self.log = log
+        self.closing = closing
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def write(self, data: Any) -> None:
+        self.log.append(("write", bytes(data)))
+
+
+def run_aiohttp_writer(sends: list[tuple[Any, int, int]], *, mask: bool, closing: bool,
+                       seed: int) -> list[Any]:
+    """aiohttp's WebSocketWriter over a recording transport: the writes, each
+    call's result or error, and the writer's output count after each."""
+    from aiohttp._websocket.writer import WebSocketWriter
+
+    log: list[Any] = []
+    writer = WebSocketWriter(None, Transport(log, closing), use_mask=mask,  # type: ignore[arg-type]
+                             random=random.Random(seed))
+    for message, opcode, rsv in sends:
+        try:
+            writer._write_websocket_frame(message, opcode, rsv)
+            log.append(("ok", writer._output_size))
+        except Exception as exc:  # part of the behaviour
+            log.append((type(exc), str(exc)))
+    return log
+
+
+@pytest.mark.parametrize("mask", [False, True], ids=["server", "client"])
+def test_aiohttp_writer_differential(mask: bool) -> None:
+    rng = random.Random(SEED + mask)
+    sends: list[tuple[Any, int, int]] = []
+    # Each length encoding and both sides of aiohttp's MSG_SIZE (2**14), in
+    # the buffer types send_bytes passes on.
+    for size in (0, 1, 125, 126, 127, 2**14, 2**14 + 1, 65535, 65536, 70000):
+        payload = rng.randbytes(size)
+        for opcode, rsv in ((1, 0), (2, 0), (2, 0x40), (0, 0), (9, 0), (10, 0), (8, 0)):
+            if opcode >= 8 and size > 125:
+                continue
+            for message in (payload, bytearray(payload), memoryview(payload)):
+                sends.append((message, opcode, rsv))
+    for closing in (False, True):
+        differential("aiohttp", lambda: run_aiohttp_writer(sends, mask=mask, closing=closing,
+                                                            seed=SEED))
+    integrations.install("aiohttp")
+    from aiohttp._websocket.writer import WebSocketWriter
+
+    assert WebSocketWriter.__dict__["_write_websocket_frame"].__module__ == (
+        "wsfast.integrations.aiohttp")
+    log: list[Any] = []
+    WebSocketWriter(None, Transport(log, False))._write_websocket_frame(  # type: ignore[arg-type]
+        b"abc", 2, 0)
+    assert log == [("write", b"\x82\x03abc")]
+
+
+def test_aiohttp_compressed_short_message_stays_short() -> None:
+    # aiohttp compresses at Z_BEST_SPEED: zlib (and zlib-ng) make 6 bytes of
+    # b"text"; ISA-L's level 0, which that constant means there, makes 117.
+    from aiohttp._websocket.writer import WebSocketWriter
+
+    integrations.install("aiohttp")
+    log: list[Any] = []
+    writer = WebSocketWriter(None, Transport(log, False), compress=15)  # type: ignore[arg-type]
+    asyncio.run(writer.send_frame(b"text", 1))
+    assert log == [("write", b"\xc1\x06*I\xad(\x01\x00")]
+
+
+# ---- tornado: WebSocketProtocol13's frame reading and writing --------------------------
+
+
+def run_tornado_protocol(stream_bytes: bytes, *, server: bool, max_message_size: int,
+                         replies: list[tuple[bool, int, bytes]]) -> list[Any]:
+    """A WebSocketProtocol13 reading ``stream_bytes`` from a socket pair until
+    the peer's end of stream, after writing ``replies`` with ``_write_frame``:
+    what it delivers, what it counts, its close code and every byte it sends."""
+    import socket
+
+    from tornado.iostream import IOStream
+    from tornado.websocket import WebSocketProtocol13, _WebSocketParams
+
+    log: list[Any] = []
+
+    class Handler:
+        """What the protocol asks of its WebSocketHandler."""
+
+        def on_message(self, message: Any) -> None:
+            log.append(("message", type(message), message))
+
+        def on_ping(self, data: bytes) -> None:
+            log.append(("ping", data))
+
+        def on_pong(self, data: bytes) -> None:
+            log.append(("pong", data))
+
+        def on_ws_connection_close(self, code: Any, reason: Any) -> None:
+            log.append(("closed", code, reason))
+
+        def log_exception(self, *exc_info: Any) -> None:
+            log.append(("exception", exc_info[0]))
+
+    async def main() -> bytes:
+        ours, peer = socket.socketpair()
+        protocol = WebSocketProtocol13(Handler(), not server,  # type: ignore[arg-type]
+                                       _WebSocketParams(max_message_size=max_message_size))
+        protocol.stream = IOStream(ours)
+        for fin, opcode, payload in replies:
+            try:
+                protocol._write_frame(fin, opcode, payload)
+                log.append(("wrote", protocol._wire_bytes_out))
+            except Exception as exc:  # part of the behaviour
+                log.append((type(exc), str(exc)))
+        written = b""
+        while len(written) < protocol._wire_bytes_out:
+            written += peer.recv(1 << 20)
+        log.append(("written", written))
+        peer.sendall(stream_bytes)
+        peer.shutdown(socket.SHUT_WR)
+        await asyncio.wait_for(protocol._receive_frame_loop(), 10)
+        log.append(("counted", protocol._wire_bytes_in, protocol._message_bytes_in,
+                    protocol.close_code, protocol.client_terminated))
+        protocol.stream.close()
+        received = b""
+        peer.settimeout(10)
+        try:
+            while chunk := peer.recv(1 << 20):
+                received += chunk
+        except ConnectionResetError:  # closed with bytes of the stream unread
+            log.append("reset")
+        peer.close()
+        return received
+
+    log.append(("sent", control_frames(asyncio.run(main()))))
+    return log
+
+
+def control_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """The close frames (byte 0, unmasked payload) among the control frames in
+    ``data``; pongs are left out, since how many tornado sends (it coalesces
+    them while one is being written) depends on timing."""
+    frames = []
+    while len(data) >= 2:
+        n = data[1] & 0x7F  # a control frame: never an extended length
+        key, start = (data[2:6], 6) if data[1] & 0x80 else (b"\0\0\0\0", 2)
+        payload = bytes(b ^ key[i % 4] for i, b in enumerate(data[start:start + n]))
+        if data[0] & 0x0F != 0xA:
+            frames.append((data[0], payload))
+        data = data[start + n:]
+    return frames
+
+
+@pytest.mark.parametrize("server", [True, False], ids=["server", "client"])
+def test_tornado_protocol_differential(server: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    rng = random.Random(SEED + server)
+    keys = iter(rng.randbytes(4) for _ in range(10**6))
+    # The client's masking keys, for the two framers only (not os.urandom
+    # itself: another thread, such as pytest-xdist's, may draw from it).
+    fake_os = types.SimpleNamespace(urandom=lambda n: next(keys))
+    monkeypatch.setattr("tornado.websocket.os", fake_os)
+    monkeypatch.setattr("wsfast.integrations.tornado.os", fake_os)
+    replies = [(True, 2, rng.randbytes(size)) for size in (0, 125, 126, 65535, 65536)]
+    replies += [(False, 1, b"frag"), (True, 0, b"ment"), (True, 9, b"p" * 125),
+                (False, 9, b"x"), (True, 10, b"x" * 126)]
+
+    def compare(stream: bytes, max_message_size: int, replies: list[Any]) -> None:
+        state = rng.getstate()  # the same masking keys in both runs
+
+        def once() -> list[Any]:
+            rng.setstate(state)
+            return run_tornado_protocol(stream, server=server, max_message_size=max_message_size,
+                                        replies=replies)
+
+        differential("tornado", once)
+
+    for chunks in aiohttp_streams(rng, masked=server):
+        compare(b"".join(chunks), rng.choice([10 * 2**20, 200, 300]), replies)
+    key = b"\x01\x02\x03\x04" if server else None
+    # At and one past the limit: in one frame, with a 16-bit length, in fragments;
+    # a ping with a 16-bit length (control frames must be shorter).
+    for stream in ([frame(2, b"x" * 200, key=key), frame(2, b"y" * 201, key=key)],
+                   [frame(9, b"p" * 126, key=key), frame(2, b"after", key=key)],
+                   [frame(2, b"x" * 300, key=key), frame(1, b"y" * 301, key=key)],
+                   [frame(1, b"a" * 100, key=key, fin=False), frame(0, b"b" * 100, key=key)],
+                   [frame(1, b"a" * 100, key=key, fin=False),
+                    frame(0, b"b" * 101, key=key)]):
+        for max_message_size in (200, 300):
+            compare(b"".join(stream), max_message_size, [])
+    integrations.install("tornado")
+    from tornado.websocket import WebSocketProtocol13
+
+    for name in ("_receive_frame", "_write_frame"):
+        assert vars(WebSocketProtocol13)[name].__module__ == "wsfast.integrations.tornado"
+
+
 # ---- websockets: Frame.serialize (the sans-I/O protocol and websockets.legacy) ----------
 
 
