@@ -75,7 +75,7 @@ def main() -> None:
     with atheris.instrument_imports(include=["wsfast", "differential"]):
         import differential
         import wsfast._c as c
-        from conftest import BACKEND_MODULES  # the suite's own backend definition
+        from wsfast._backend import MODULES  # the backend pairs, as the suite's fixture reads them
 
     with open(c.__file__, "rb") as so:
         instrumented = b"__sanitizer_cov" in so.read()
@@ -89,7 +89,7 @@ def main() -> None:
     def namespace(name: str) -> object:
         # What the suite's backend fixture offers: the first module that has a name wins.
         merged: dict[str, object] = {}
-        for module in reversed(BACKEND_MODULES[name]):
+        for module in reversed(MODULES[name]):
             merged.update(vars(importlib.import_module(module)))
         return types.SimpleNamespace(**merged)
 
