@@ -59,28 +59,35 @@ class optional_build_ext(OptionalBuild, build_ext):
             super().build_extensions()
 
 
+# Modules written once in Python and also compiled: wsfast/NAME_py.py -> wsfast.NAME_c.
+COMPILED_SOURCES = ("_codec", "_aiohttp")
+
+
 def codec_extensions(cythonize, directives, compile_args, link_args):
     """wsfast._codec_c: wsfast/_codec_py.py compiled by Cython (how and why:
-    docs/build.md).
+    docs/build.md); wsfast._aiohttp_c from wsfast/_aiohttp_py.py likewise.
 
-    The build-time copy wsfast/_codec_c.py (mtime kept, so unchanged sources
-    are not recompiled) is removed once translated, so no package can ship it
-    as an uncompiled wsfast._codec_c.
+    The build-time copies wsfast/NAME_c.py (mtime kept, so unchanged sources
+    are not recompiled) are removed once translated, so no package can ship
+    one as an uncompiled wsfast.NAME_c.
     """
     import shutil
 
-    copy = os.path.join("wsfast", "_codec_c.py")
-    shutil.copy2(os.path.join("wsfast", "_codec_py.py"), copy)
+    copies = [os.path.join("wsfast", f"{name}_c.py") for name in COMPILED_SOURCES]
+    for name, copy in zip(COMPILED_SOURCES, copies):
+        shutil.copy2(os.path.join("wsfast", f"{name}_py.py"), copy)
     try:
         return cythonize(
-            [Extension("wsfast._codec_c", [copy], include_dirs=["csrc"],
+            [Extension(f"wsfast.{name}_c", [copy], include_dirs=["csrc"],
                        depends=sorted(glob.glob("csrc/*.h")),
-                       extra_compile_args=compile_args, extra_link_args=link_args)],
+                       extra_compile_args=compile_args, extra_link_args=link_args)
+             for name, copy in zip(COMPILED_SOURCES, copies)],
             # The pxd alone gives the C types: the source's annotations are for mypy.
             compiler_directives=dict(directives, annotation_typing=False),
             annotate=FLAGS["WSFAST_CYTHON_ANNOTATE"])
     finally:
-        os.remove(copy)
+        for copy in copies:
+            os.remove(copy)
 
 
 def compiled_setup():

@@ -215,3 +215,89 @@ print("ok")
     result = run_python(code, WSFAST_NO_EXTENSIONS="0")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["ok"]
+
+
+# The hot path of the aiohttp integration: wsfast/_aiohttp_py.py, also
+# compiled as wsfast._aiohttp_c (setup.py's COMPILED_SOURCES).
+WHICH_AIOHTTP = "import wsfast.integrations.aiohttp as a; print(a.hot_path.__name__)"
+
+
+@pytest.mark.c_extension
+def test_aiohttp_hot_path_is_compiled_by_default() -> None:
+    assert importlib.util.find_spec("wsfast._aiohttp_c") is not None
+    result = run_python(WHICH_AIOHTTP, WSFAST_NO_EXTENSIONS="0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["wsfast._aiohttp_c"]
+
+
+def test_aiohttp_hot_path_is_python_without_extensions() -> None:
+    result = run_python(WHICH_AIOHTTP, WSFAST_NO_EXTENSIONS="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["wsfast._aiohttp_py"]
+
+
+@pytest.mark.c_extension
+@pytest.mark.parametrize("require", ["0", "1"])
+def test_aiohttp_hot_path_missing(require: str) -> None:
+    # Not built: the Python source runs, unless extensions are required.
+    result = run_python(REFUSE_MODULE.format(name="wsfast._aiohttp_c") + WHICH_AIOHTTP,
+                        WSFAST_NO_EXTENSIONS="0", WSFAST_REQUIRE_EXTENSIONS=require)
+    if require == "1":
+        assert result.returncode != 0
+        assert "ImportError: no module wsfast._aiohttp_c" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["wsfast._aiohttp_py"]
+
+
+@pytest.mark.c_extension
+def test_compiled_aiohttp_reader_runs_the_compiled_primitives() -> None:
+    # As for the codec: wsfast._aiohttp_c calls wsfast._c at C level, never _py.
+    code = """
+import wsfast._py as py
+def python_primitive(*args, **kwargs):
+    raise AssertionError("a wsfast._py primitive was called")
+for name in ("_frame_build", "_frame_header", "_frame_parse", "_frame_unmask"):
+    setattr(py, name, python_primitive)
+import wsfast._aiohttp_c as hot
+
+class Queue:
+    _limit = 2**16
+    _size = 0
+    def __init__(self):
+        self.got = []
+    def feed_data(self, message, size):
+        self.got.append((tuple(message), size))
+
+class Models:
+    WSMessage = WSMessageTextBytes = tuple
+    class WSMsgType:
+        TEXT, BINARY, PING, PONG = 1, 2, 9, 10
+
+hot.bind(None, Models, None, None, 2**14)
+queue = Queue()
+reader = hot.WebSocketReader(queue, 2**20, False, True)
+masked = bytes((0x82, 0x83)) + b"abcd" + bytes(b ^ k for b, k in zip(b"xyz", b"abc"))
+assert reader.feed_data(masked) == (False, b"")
+assert reader.feed_data(b"\\x81\\x02hi\\x8a\\x00") == (False, b"")
+assert queue.got == [((2, b"xyz", ""), 3), ((1, "hi", ""), 2), ((10, b"", ""), 0)], queue.got
+
+class Transport:
+    def is_closing(self):
+        return False
+    def write(self, data):
+        writes.append(bytes(data))
+
+class Writer:
+    use_mask = False
+    transport = Transport()
+    _output_size = 0
+
+writes = []
+hot.write_websocket_frame(Writer(), b"abc", 2, 0)
+assert writes == [b"\\x82\\x03abc"], writes
+print("ok")
+"""
+    result = run_python(code, WSFAST_NO_EXTENSIONS="0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["ok"]

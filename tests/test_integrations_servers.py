@@ -8,6 +8,7 @@ raises must be the same.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import random
 import sys
 from collections.abc import Iterator
@@ -36,6 +37,20 @@ def _clean() -> Iterator[None]:
 
 
 # ---- aiohttp: the reader behind web_ws (server) and client (client) ----------------
+
+
+@pytest.fixture(params=[
+    pytest.param("wsfast._aiohttp_py", id="hot-py"),
+    pytest.param("wsfast._aiohttp_c", id="hot-c", marks=pytest.mark.c_extension),
+])
+def aiohttp_hot(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """install() patches aiohttp with the reader and writer of this module: the
+    source as Python, and compiled."""
+    from wsfast.integrations import aiohttp as integration
+
+    module = importlib.import_module(request.param)
+    monkeypatch.setattr(integration, "hot_path", module)
+    return str(request.param)
 
 
 class Protocol:
@@ -114,6 +129,7 @@ def aiohttp_streams(rng: random.Random, masked: bool) -> Iterator[list[bytes]]:
 
 
 @pytest.mark.parametrize("server", [True, False], ids=["server", "client"])
+@pytest.mark.usefixtures("aiohttp_hot")
 def test_aiohttp_reader_differential(server: bool) -> None:
     rng = random.Random(SEED + server)
     for chunks in aiohttp_streams(rng, masked=server):
@@ -125,13 +141,13 @@ def test_aiohttp_reader_differential(server: bool) -> None:
             limit=limit))
 
 
-def test_aiohttp_reader_takes_simple_frames_itself() -> None:
+def test_aiohttp_reader_takes_simple_frames_itself(aiohttp_hot: str) -> None:
     # The receive path no longer runs on aiohttp's reader for plain messages.
     from aiohttp import web_ws
     from aiohttp._websocket import reader
 
     integrations.install("aiohttp")
-    assert web_ws.WebSocketReader is not reader.WebSocketReader
+    assert web_ws.WebSocketReader is importlib.import_module(aiohttp_hot).WebSocketReader
     chunks = [frame(2, b"x" * 70000, key=b"abcd") + frame(1, "é".encode(), key=b"dcba")]
     log = run_aiohttp_reader(chunks, server=True, max_msg_size=2**20, decode_text=True,
                              limit=2**16)
@@ -184,7 +200,7 @@ def run_aiohttp_writer(sends: list[tuple[Any, int, int]], *, mask: bool, closing
 
 
 @pytest.mark.parametrize("mask", [False, True], ids=["server", "client"])
-def test_aiohttp_writer_differential(mask: bool) -> None:
+def test_aiohttp_writer_differential(mask: bool, aiohttp_hot: str) -> None:
     rng = random.Random(SEED + mask)
     sends: list[tuple[Any, int, int]] = []
     # Each length encoding and both sides of aiohttp's MSG_SIZE (2**14), in
@@ -202,14 +218,14 @@ def test_aiohttp_writer_differential(mask: bool) -> None:
     integrations.install("aiohttp")
     from aiohttp._websocket.writer import WebSocketWriter
 
-    assert WebSocketWriter.__dict__["_write_websocket_frame"].__module__ == (
-        "wsfast.integrations.aiohttp")
+    assert WebSocketWriter.__dict__["_write_websocket_frame"].__module__ == aiohttp_hot
     log: list[Any] = []
     WebSocketWriter(None, Transport(log, False))._write_websocket_frame(  # type: ignore[arg-type]
         b"abc", 2, 0)
     assert log == [("write", b"\x82\x03abc")]
 
 
+@pytest.mark.usefixtures("aiohttp_hot")
 def test_aiohttp_compressed_short_message_stays_short() -> None:
     # aiohttp compresses at Z_BEST_SPEED: zlib (and zlib-ng) make 6 bytes of
     # b"text"; ISA-L's level 0, which that constant means there, makes 117.

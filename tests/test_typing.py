@@ -140,25 +140,31 @@ def test_c_stub_annotations_match_the_python_twin() -> None:
                 assert parameters(function) == parameters(methods[method]), (name, method)
 
 
-def test_codec_stub_reexports_the_source_api() -> None:
-    source = importlib.import_module("wsfast._codec_py")
-    stub = top_level(parse("_codec_c.pyi"))
+# Modules written once in Python and compiled as NAME_c (setup.py's COMPILED_SOURCES).
+COMPILED_SOURCES = ["_codec", "_aiohttp"]
+
+
+@pytest.mark.parametrize("stem", COMPILED_SOURCES)
+def test_codec_stub_reexports_the_source_api(stem: str) -> None:
+    source = importlib.import_module(f"wsfast.{stem}_py")
+    stub = top_level(parse(f"{stem}_c.pyi"))
     assert set(stub) - {"__all__"} == set(source.__all__)
 
 
 @pytest.mark.c_extension
-def test_codec_stub_names_exist_in_the_extension() -> None:
+@pytest.mark.parametrize("stem", COMPILED_SOURCES)
+def test_codec_stub_names_exist_in_the_extension(stem: str) -> None:
     # __all__ is copied from the source when Cython compiles it; what matters
     # is that the built module defines every name the stub promises, as the
     # same kind of object (class or function).
-    source = importlib.import_module("wsfast._codec_py")
-    codec = importlib.import_module("wsfast._codec_c")
-    for name in set(top_level(parse("_codec_c.pyi"))) - {"__all__"}:
+    source = importlib.import_module(f"wsfast.{stem}_py")
+    codec = importlib.import_module(f"wsfast.{stem}_c")
+    for name in set(top_level(parse(f"{stem}_c.pyi"))) - {"__all__"}:
         assert hasattr(codec, name), name
         assert isinstance(getattr(codec, name), type) == isinstance(getattr(source, name), type), name
 
 
 def test_package_ships_type_information() -> None:
     """PEP 561: the installed package carries py.typed and the stubs."""
-    for name in ("py.typed", "_c.pyi", "_codec_c.pyi"):
+    for name in ("py.typed", "_c.pyi", *(f"{stem}_c.pyi" for stem in COMPILED_SOURCES)):
         assert os.path.isfile(os.path.join(PACKAGE, name)), name
