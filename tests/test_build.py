@@ -257,7 +257,7 @@ def test_compiled_aiohttp_reader_runs_the_compiled_primitives() -> None:
 import wsfast._py as py
 def python_primitive(*args, **kwargs):
     raise AssertionError("a wsfast._py primitive was called")
-for name in ("_frame_build", "_frame_header", "_frame_parse", "_frame_unmask"):
+for name in ("_frame_build", "_frame_header", "_frame_parse", "_frame_unmask", "_tuple3"):
     setattr(py, name, python_primitive)
 import wsfast._aiohttp_c as hot
 

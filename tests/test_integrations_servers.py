@@ -128,6 +128,23 @@ def aiohttp_streams(rng: random.Random, masked: bool) -> Iterator[list[bytes]]:
            frame(1, text(rng, 50), key=key)[3:]]
 
 
+def test_tuple3_is_tuple_new(backend: Any) -> None:
+    # What the reader builds aiohttp's WSMessage with.
+    from aiohttp._websocket.models import WSMessage, WSMsgType
+
+    built = backend._tuple3(WSMessage, WSMsgType.BINARY, b"x", "")
+    assert type(built) is WSMessage
+    assert built == tuple.__new__(WSMessage, (WSMsgType.BINARY, b"x", ""))
+    assert (built.type, built.data, built.extra) == (WSMsgType.BINARY, b"x", "")
+    assert type(backend._tuple3(tuple, 1, 2, 3)) is tuple
+    for cls in (list, 3):
+        with pytest.raises(TypeError) as expected:
+            tuple.__new__(cls, (1, 2, 3))
+        with pytest.raises(TypeError) as raised:
+            backend._tuple3(cls, 1, 2, 3)
+        assert str(raised.value) == str(expected.value)
+
+
 @pytest.mark.parametrize("server", [True, False], ids=["server", "client"])
 @pytest.mark.usefixtures("aiohttp_hot")
 def test_aiohttp_reader_differential(server: bool) -> None:

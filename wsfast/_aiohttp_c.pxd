@@ -5,10 +5,9 @@
 cimport cython
 from libc.stdint cimport uint32_t, uint64_t
 
-from wsfast._c cimport _frame_build, _frame_header, _frame_parse, _frame_unmask
+from wsfast._c cimport _frame_build, _frame_header, _frame_parse, _frame_unmask, _tuple3
 
 cdef tuple _NO_ERROR
-cdef object _tuple_new
 cdef object _fallback
 cdef object _aiohttp_write_frame
 cdef object _ClientConnectionResetError

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._py import _frame_build, _frame_header, _frame_parse, _frame_unmask
+from ._py import _frame_build, _frame_header, _frame_parse, _frame_unmask, _tuple3
 
 __all__ = ["WebSocketReader", "bind", "write_websocket_frame"]
 
@@ -77,20 +77,20 @@ class WebSocketReader:
                 queued = self.queue._size
                 if size + length == n and queued <= self._limit:
                     if first == 0x82:
-                        self.queue.feed_data(_tuple_new(_WSMessage, (
-                            _BINARY, _frame_unmask(raw, size, length, key), "")), length)
+                        self.queue.feed_data(_tuple3(
+                            _WSMessage, _BINARY, _frame_unmask(raw, size, length, key), ""), length)
                         return _NO_ERROR
                     if first == 0x81:
                         payload = _frame_unmask(raw, size, length, key)
                         if not self._decode_text:
                             self.queue.feed_data(
-                                _tuple_new(_WSMessageTextBytes, (_TEXT, payload, "")), length)
+                                _tuple3(_WSMessageTextBytes, _TEXT, payload, ""), length)
                             return _NO_ERROR
                         try:
                             text = payload.decode("utf-8")
                         except UnicodeDecodeError:
                             return self._hand_over(raw)
-                        self.queue.feed_data(_tuple_new(_WSMessage, (_TEXT, text, "")), length)
+                        self.queue.feed_data(_tuple3(_WSMessage, _TEXT, text, ""), length)
                         return _NO_ERROR
         return self._feed(data)
 
@@ -142,17 +142,17 @@ class WebSocketReader:
                         text = payload.decode("utf-8")
                     except UnicodeDecodeError:
                         return self._hand_over(raw[pos:])
-                    queue.feed_data(_tuple_new(_WSMessage, (_TEXT, text, "")), length)
+                    queue.feed_data(_tuple3(_WSMessage, _TEXT, text, ""), length)
                 else:
-                    queue.feed_data(_tuple_new(_WSMessageTextBytes, (_TEXT, payload, "")), length)
+                    queue.feed_data(_tuple3(_WSMessageTextBytes, _TEXT, payload, ""), length)
             elif opcode == 2:
-                queue.feed_data(_tuple_new(_WSMessage, (_BINARY, payload, "")), length)
+                queue.feed_data(_tuple3(_WSMessage, _BINARY, payload, ""), length)
             else:
                 control: Any = payload
                 if raw[pos + 1] & 0x80:
                     control = bytearray(payload)  # what aiohttp's reader delivers
                 queue.feed_data(
-                    _tuple_new(_WSMessage, (_PING if opcode == 9 else _PONG, control, "")), length)
+                    _tuple3(_WSMessage, _PING if opcode == 9 else _PONG, control, ""), length)
             pos = end
         if pos < n:
             buffer += raw[pos:] if pos else raw
@@ -200,7 +200,6 @@ def bind(fallback: Any, models: Any, aiohttp_write_frame: Any, reset_error: Any,
 
 
 _NO_ERROR = (False, b"")
-_tuple_new = tuple.__new__
 _fallback: Any = None
 _aiohttp_write_frame: Any = None
 _ClientConnectionResetError: Any = None

@@ -61,6 +61,7 @@ cpdef bytes _frame_unmask(bytes data, Py_ssize_t pos, Py_ssize_t n, uint32_t key
 cpdef uint32_t _utf8_feed(uint32_t state, bytes data, Py_ssize_t pos, Py_ssize_t end) noexcept
 cpdef bytes _frame_header(object first, object length, object key)
 cpdef bytes _frame_build(unsigned int first, object payload, object key)
+cpdef object _tuple3(object cls, object a, object b, object c)
 
 
 cdef class _Payload:

@@ -544,6 +544,47 @@ cpdef bytes _frame_build(unsigned int first, object payload, object key):
     return out
 
 
+cdef extern from *:
+    """
+    /* tuple.__new__(cls, (a, b, c)) without the call machinery: what CPython's
+       tuple_subtype_new does for a tuple subclass. */
+    static PyObject *wsfast_tuple3(PyObject *cls, PyObject *a, PyObject *b, PyObject *c) {
+        PyTypeObject *type = (PyTypeObject *)cls;
+        PyObject *out;
+        if (!PyType_Check(cls)) {  /* the messages are tuple.__new__'s */
+            PyErr_Format(PyExc_TypeError, "tuple.__new__(X): X is not a type object (%s)",
+                         Py_TYPE(cls)->tp_name);
+            return NULL;
+        }
+        if (!PyType_IsSubtype(type, &PyTuple_Type)) {
+            PyErr_Format(PyExc_TypeError, "tuple.__new__(%s): %s is not a subtype of tuple",
+                         type->tp_name, type->tp_name);
+            return NULL;
+        }
+        out = type->tp_alloc(type, 3);
+        if (out == NULL)
+            return NULL;
+        Py_INCREF(a);
+        PyTuple_SET_ITEM(out, 0, a);
+        Py_INCREF(b);
+        PyTuple_SET_ITEM(out, 1, b);
+        Py_INCREF(c);
+        PyTuple_SET_ITEM(out, 2, c);
+        return out;
+    }
+    """
+    object wsfast_tuple3(object cls, object a, object b, object c)
+
+
+cpdef object _tuple3(object cls, object a, object b, object c):
+    """_tuple3(cls, a, b, c) -> cls instance
+
+    ``tuple.__new__(cls, (a, b, c))`` for a tuple subclass ``cls`` (a named
+    tuple: no ``__new__`` or ``__init__`` of its own runs), built in C.
+    """
+    return wsfast_tuple3(cls, a, b, c)
+
+
 # Growth of a _Payload. A frame's buffer doubles (its declared size caps it,
 # so it never holds more than twice what arrived); a message's buffer grows by
 # a quarter, so a message of size L peaks at about 1.25 L. Either way each

@@ -563,6 +563,12 @@ def _utf8_feed(state: int, data: bytes, pos: int, end: int) -> int:
     return validator._state()
 
 
+def _tuple3(cls: type[tuple[object, ...]], a: object, b: object, c: object) -> tuple[object, ...]:
+    """``tuple.__new__(cls, (a, b, c))`` for a tuple subclass ``cls`` (the C
+    twin builds it without the call)."""
+    return tuple.__new__(cls, (a, b, c))
+
+
 def _frame_header(first: int, length: int, key: object) -> bytes:
     """A frame header (§5.2): byte ``first``, the shortest encoding of
     ``length``, then ``key`` (4 bytes) with the mask bit set, or no key (None).
