@@ -117,10 +117,12 @@ def compiled_setup():
                   extra_compile_args=[*opt, *san], extra_link_args=san),
     ]
     # freethreading_compatible: the modules keep the GIL off on free-threaded
-    # builds. Shared state audited: module globals are set at import; Masker
+    # builds. Shared state audited: module globals are set at import (the
+    # aiohttp module's by bind(), when install() patches aiohttp); Masker
     # and Utf8Validator hold only C scalars, indexes masked into range; the
     # decoders' feed and the deflate Encoder are gated by list.pop(); the
-    # encoders only read their fields after __init__.
+    # encoders only read their fields after __init__; the aiohttp reader is
+    # fed by its connection's event loop only, as aiohttp's own reader is.
     directives = {"language_level": "3", "boundscheck": False, "wraparound": False,
                   "cdivision": True, "embedsignature": True, "freethreading_compatible": True}
     extensions += codec_extensions(cythonize, directives, [*opt, *san], san)
