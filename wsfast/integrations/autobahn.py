@@ -5,6 +5,26 @@
 - ``Utf8Validator``: the incremental validator of text messages and close
   reasons; ``validate(chunk)`` keeps autobahn's quad result. A failure is
   sticky, as in autobahn's pure-Python validator.
+- ``WebSocketProtocol.processData``: a complete, unfragmented text or binary
+  frame already in the receive buffer is parsed, unmasked and (text)
+  validated in one pass each, the protocol's fields and traffic counters are
+  set as autobahn's frame loop leaves them, and the message goes to
+  ``_onMessage``. Everything else runs autobahn's own loop on the untouched
+  buffer: a partial frame, a fragment, a control frame, any header autobahn
+  refuses, a frame over a size limit, invalid UTF-8, permessage-deflate,
+  ``logFrames``, ``trackTimings``, ``message`` listeners (``on("message")``),
+  a connection that is not open or already failed, and a protocol whose
+  frame or message hooks (``onFrameBegin`` ... ``onMessageEnd``,
+  ``_onMessageBegin`` ...) are not autobahn's own, on its class or instance.
+- ``WebSocketProtocol.sendMessage`` and ``sendFrame``: a frame is built by
+  one wsfast call (header and payload, masked in the same pass when it must
+  be, key from ``random.getrandbits`` as autobahn) and handed to
+  ``sendData`` with the same counters. Compression, fragmentation, ``sync``,
+  ``trackTimings``, ``logFrames``, a size limit exceeded, an explicit mask or
+  ``payload_len`` and an overridden ``sendFrame`` run autobahn's own.
+- ``WebSocketProtocol.sendData``: when the logger's ``debug`` is txaio's
+  no-op (debug logging off), autobahn's write without first formatting the
+  arguments of the debug line it would drop.
 
 Only the names bound in ``autobahn.websocket.protocol`` are replaced (that is
 where the protocol looks them up); ``autobahn.websocket.xormasker`` and
@@ -14,12 +34,278 @@ directly.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .._adapters import NullMasker, PointerUtf8Validator, create_xor_masker
+from .._backend import impl
+from ..constants import MAX_FRAME_HEADER, NO_LIMIT
 from . import Patch
 
-__all__ = ["patches"]
+__all__ = ["after_uninstall", "patches"]
+
+_frame_parse = impl._frame_parse
+_frame_unmask = impl._frame_unmask
+_frame_build = impl._frame_build
+_validate_utf8 = impl.validate_utf8
+
+# Frame and message hooks of WebSocketProtocol that the receive fast path
+# stands in for (it calls none of them): a class or instance that defines its
+# own gets autobahn's frame loop.
+_PROTOCOL_HOOKS = (
+    "onFrameBegin", "onFrameData", "onFrameEnd", "onMessageBegin", "onMessageFrameBegin",
+    "onMessageFrameData", "onMessageFrameEnd", "onMessageFrame", "onMessageEnd", "fire",
+)
+# The networking adapters' pass-throughs to them (asyncio's and Twisted's).
+_ADAPTER_HOOKS = (
+    "_onMessageBegin", "_onMessageFrameBegin", "_onMessageFrameData", "_onMessageFrameEnd",
+    "_onMessageFrame", "_onMessageEnd",
+)
+_ADAPTERS = ("autobahn.asyncio.websocket", "autobahn.twisted.websocket")
+_RECEIVE_HOOKS = set(_PROTOCOL_HOOKS + _ADAPTER_HOOKS)
+_SEND_HOOKS = {"sendFrame"}
+
+# Protocol class -> whether its hooks are autobahn's own (receive, send).
+_classes: dict[type, tuple[bool, bool]] = {}
+# txaio's no-op log methods seen so far (one per networking framework).
+_no_ops: set[Any] = set()
+
+
+def after_uninstall() -> None:
+    """Forget what was learnt about protocol classes while installed."""
+    _classes.clear()
+
+
+def _is_no_op(method: Any) -> bool:
+    """Whether ``method`` is txaio's stand-in for a disabled log level."""
+    if method in _no_ops:
+        return True
+    if getattr(method, "__name__", None) == "_no_op" and getattr(
+        method, "__module__", None
+    ) in ("txaio.aio", "txaio.tx"):
+        _no_ops.add(method)
+        return True
+    return False
+
+
+def _patches(protocol: Any) -> Iterator[Patch]:
+    ws = protocol.WebSocketProtocol
+    own = {name: getattr(ws, name) for name in _PROTOCOL_HOOKS}
+    original_process = vars(ws)["processData"]
+    original_send_message = vars(ws)["sendMessage"]
+    original_send_frame = vars(ws)["sendFrame"]
+    original_send_data = vars(ws)["sendData"]
+    state_open = ws.STATE_OPEN
+    state_connecting = (ws.STATE_CONNECTING, ws.STATE_PROXY_CONNECTING)
+
+    def own_hooks(cls: type) -> tuple[bool, bool]:
+        known = _classes.get(cls)
+        if known is None:
+            receive = all(getattr(cls, name, None) is own[name] for name in _PROTOCOL_HOOKS)
+            for name in _ADAPTER_HOOKS:
+                hook = getattr(cls, name, None)
+                receive = receive and (
+                    getattr(hook, "__module__", None) in _ADAPTERS
+                    and getattr(hook, "__qualname__", None) == "WebSocketAdapterProtocol." + name
+                )
+            known = _classes[cls] = (receive, getattr(cls, "sendFrame", None) is send_frame)
+        return known
+
+    def process_data(self: Any) -> bool:
+        # Only reads until the frame is taken: any "no" leaves everything
+        # (buffer included) to autobahn's loop.
+        try:
+            data = self.data
+            if (
+                self.current_frame is not None
+                or self.state != state_open
+                or type(data) is not bytes
+                or len(data) < 2
+                or self.inside_message
+                or self.failedByMe
+                or self._perMessageCompress is not None
+                or self.logFrames
+                or self.trackedTimings
+                or self._listeners is not None
+                or self.websocket_version == 0
+                or not own_hooks(type(self))[0]
+                or self.__dict__.keys() & _RECEIVE_HOOKS
+            ):
+                return original_process(self)
+            masked = data[1] & 0x80
+            if self.factory.isServer:
+                if not masked and self.requireMaskedClientFrames:
+                    return original_process(self)
+            elif masked and not self.acceptMaskedServerFrames:
+                return original_process(self)
+            if masked and not self.applyMask:
+                return original_process(self)
+            # No RSV bit allowed, the frame's own MASK bit expected (checked above).
+            size, first, length, key = _frame_parse(
+                data, 0, MAX_FRAME_HEADER, 0, masked, NO_LIMIT
+            )
+            end = size + length
+            if (
+                size <= 0
+                or (first != 0x81 and first != 0x82)  # FIN, text or binary
+                or len(data) < end
+                or 0 < self.maxMessagePayloadSize < length
+                or 0 < self.maxFramePayloadSize < length
+            ):
+                return original_process(self)
+            payload = _frame_unmask(data, size, length, key)
+            validate = first == 0x81 and self.utf8validateIncoming
+            if validate and not _validate_utf8(payload):
+                return original_process(self)
+        except AttributeError:
+            return original_process(self)
+        # What onFrameBegin ... onMessageEnd leave behind for this frame.
+        binary = first == 0x82
+        self.data = data[end:]
+        self._isMessageCompressed = False
+        self.utf8validateIncomingCurrentMessage = validate
+        if validate:
+            self.utf8validateLast = (True, True, length, length)
+        self.message_is_binary = binary
+        self.message_data_total_length = length
+        self.frame_length = length
+        self.frame_data = None
+        self.message_data = None
+        stats = self.trafficStats
+        stats.incomingOctetsWebSocketLevel += length
+        stats.incomingOctetsAppLevel += length
+        stats.incomingWebSocketFrames += 1
+        if self.autoPingTimeoutCall and self.autoPingRestartOnAnyTraffic:
+            self._cancelAutoPingTimeoutCall()
+        stats.incomingWebSocketMessages += 1
+        # onMessageEnd also fires the "message" event: with no listener that
+        # is a finished future with a callback that does nothing.
+        self._onMessage(payload, binary)
+        return len(self.data) > 0
+
+    def build(self: Any, first: int, payload: bytes) -> bytes | None:
+        """The frame ``sendFrame`` would build (``mask=None``), or None to
+        leave it to autobahn (a key to use while ``applyMask`` is off)."""
+        if self.maskServerFrames if self.factory.isServer else self.maskClientFrames:
+            if payload and not self.applyMask:
+                return None
+            key = protocol.random.getrandbits(32).to_bytes(4, "big")
+            frame: bytes = _frame_build(first, payload, key)
+        else:
+            frame = _frame_build(first, payload, None)
+        return frame
+
+    def send_message(
+        self: Any,
+        payload: Any,
+        isBinary: Any = False,  # noqa: N803 (autobahn's names)
+        fragmentSize: Any = None,  # noqa: N803
+        sync: Any = False,
+        doNotCompress: Any = False,  # noqa: N803
+    ) -> None:
+        try:
+            if (
+                type(payload) is not bytes
+                or (isBinary is not True and isBinary is not False)
+                or fragmentSize is not None
+                or sync is not False
+                or (doNotCompress is not True and doNotCompress is not False)
+                or self.state != state_open
+                or self.trackedTimings
+                or self._perMessageCompress is not None
+                or self.logFrames
+                or not own_hooks(type(self))[1]
+                or self.__dict__.keys() & _SEND_HOOKS
+            ):
+                return original_send_message(self, payload, isBinary, fragmentSize, sync,
+                                             doNotCompress)
+            n = len(payload)
+            limit = self.maxMessagePayloadSize
+            fragment = self.autoFragmentSize
+            if (
+                type(limit) is not int
+                or 0 < limit < n
+                or type(fragment) is not int
+                or 0 < fragment < n
+            ):
+                return original_send_message(self, payload, isBinary, fragmentSize, sync,
+                                             doNotCompress)
+            frame = build(self, 0x82 if isBinary else 0x81, payload)
+        except AttributeError:
+            return original_send_message(self, payload, isBinary, fragmentSize, sync,
+                                         doNotCompress)
+        if frame is None:
+            return original_send_message(self, payload, isBinary, fragmentSize, sync,
+                                         doNotCompress)
+        stats = self.trafficStats
+        stats.outgoingWebSocketMessages += 1
+        stats.outgoingOctetsAppLevel += n
+        stats.outgoingOctetsWebSocketLevel += n
+        stats.outgoingWebSocketFrames += 1
+        self.sendData(frame, False, None)
+        return None
+
+    def send_frame(
+        self: Any,
+        opcode: Any,
+        payload: Any = b"",
+        fin: Any = True,
+        rsv: Any = 0,
+        mask: Any = None,
+        payload_len: Any = None,
+        chopsize: Any = None,
+        sync: Any = False,
+    ) -> None:
+        frame = None
+        if (
+            type(payload) is bytes
+            and type(opcode) is int
+            and type(rsv) is int
+            and not mask
+            and payload_len is None
+        ):
+            try:
+                if not self.logFrames:
+                    first = (0x80 if fin else 0) | (rsv % 8) << 4 | opcode % 128
+                    frame = build(self, first, payload)
+            except AttributeError:
+                pass
+        if frame is None:
+            return original_send_frame(self, opcode, payload, fin, rsv, mask, payload_len,
+                                       chopsize, sync)
+        if opcode in (0, 1, 2):
+            self.trafficStats.outgoingWebSocketFrames += 1
+        self.sendData(frame, sync, chopsize)
+        return None
+
+    def send_data(self: Any, data: Any, sync: Any = False, chopsize: Any = None) -> None:
+        if chopsize or sync or self.send_queue or not _is_no_op(self.log.debug):
+            return original_send_data(self, data, sync, chopsize)
+        self.transport.write(data)
+        state = self.state
+        if state == state_open:
+            self.trafficStats.outgoingOctetsWireLevel += len(data)
+        elif state in state_connecting:
+            self.trafficStats.preopenOutgoingOctetsWireLevel += len(data)
+        if self.logOctets:
+            self.logTxOctets(data, False)
+        return None
+
+    for function, original in (
+        (process_data, original_process),
+        (send_message, original_send_message),
+        (send_frame, original_send_frame),
+        (send_data, original_send_data),
+    ):
+        function.__name__ = original.__name__
+        function.__qualname__ = original.__qualname__
+        function.__doc__ = original.__doc__
+        function.__module__ = __name__
+    yield (ws, "processData", process_data)
+    yield (ws, "sendMessage", send_message)
+    yield (ws, "sendFrame", send_frame)
+    yield (ws, "sendData", send_data)
 
 
 def patches() -> Iterator[Patch]:
@@ -29,3 +315,5 @@ def patches() -> Iterator[Patch]:
     yield (protocol, "create_xor_masker", create_xor_masker)
     yield (protocol, "XorMaskerNull", NullMasker)
     yield (protocol, "Utf8Validator", PointerUtf8Validator)
+    _classes.clear()
+    yield from _patches(protocol)
