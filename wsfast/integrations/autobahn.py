@@ -34,7 +34,7 @@ directly.
 
 from __future__ import annotations
 
-import sys
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -292,16 +292,15 @@ def _patches(protocol: Any) -> Iterator[Patch]:
             self.logTxOctets(data, False)
         return None
 
+    # Named as autobahn's (functools.wraps): its debug lines name the method
+    # (``hltype(self.sendData)``) and read the same.
     for function, original in (
         (process_data, original_process),
         (send_message, original_send_message),
         (send_frame, original_send_frame),
         (send_data, original_send_data),
     ):
-        function.__name__ = original.__name__
-        function.__qualname__ = original.__qualname__
-        function.__doc__ = original.__doc__
-        function.__module__ = __name__
+        functools.update_wrapper(function, original)
     yield (ws, "processData", process_data)
     yield (ws, "sendMessage", send_message)
     yield (ws, "sendFrame", send_frame)
