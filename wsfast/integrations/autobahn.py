@@ -129,7 +129,7 @@ def _patches(protocol: Any) -> Iterator[Patch]:
                 or self.trackedTimings
                 or self._listeners is not None
                 or self.websocket_version == 0
-                or not own_hooks(type(self))[0]
+                or not (_classes.get(type(self)) or own_hooks(type(self)))[0]
                 or self.__dict__.keys() & _RECEIVE_HOOKS
             ):
                 return original_process(self)
@@ -181,7 +181,22 @@ def _patches(protocol: Any) -> Iterator[Patch]:
         stats.incomingWebSocketMessages += 1
         # onMessageEnd also fires the "message" event: with no listener that
         # is a finished future with a callback that does nothing.
-        self._onMessage(payload, binary)
+        try:
+            self._onMessage(payload, binary)
+        except BaseException:
+            # autobahn's loop is still inside the frame when onMessage raises.
+            self.current_frame = protocol.FrameHeader(
+                first & 0x0F, True, 0, length, data[size - 4 : size] if masked else None
+            )
+            masker = protocol.XorMaskerNull()  # only its pointer() is read from here on
+            masker.process(payload)
+            self.current_frame_masker = masker
+            self.inside_message = True
+            self.message_data = [payload]
+            if validate:  # the validator has seen the message
+                self.utf8validator.reset()
+                self.utf8validator.validate(payload)
+            raise
         return len(self.data) > 0
 
     def build(self: Any, first: int, payload: bytes) -> bytes | None:
@@ -215,7 +230,7 @@ def _patches(protocol: Any) -> Iterator[Patch]:
                 or self.trackedTimings
                 or self._perMessageCompress is not None
                 or self.logFrames
-                or not own_hooks(type(self))[1]
+                or not (_classes.get(type(self)) or own_hooks(type(self)))[1]
                 or self.__dict__.keys() & _SEND_HOOKS
             ):
                 return original_send_message(self, payload, isBinary, fragmentSize, sync,
