@@ -112,7 +112,7 @@ def _patches(protocol: Any) -> Iterator[Patch]:
             known = _classes[cls] = (receive, getattr(cls, "sendFrame", None) is send_frame)
         return known
 
-    def process_data(self: Any) -> bool:
+    def process_data(self: Any) -> Any:
         # Only reads until the frame is taken: any "no" leaves everything
         # (buffer included) to autobahn's loop.
         try:
@@ -133,7 +133,7 @@ def _patches(protocol: Any) -> Iterator[Patch]:
                 or self.__dict__.keys() & _RECEIVE_HOOKS
             ):
                 return original_process(self)
-            masked = data[1] & 0x80
+            masked = data[1] >= 0x80  # the MASK bit
             if self.factory.isServer:
                 if not masked and self.requireMaskedClientFrames:
                     return original_process(self)
@@ -218,7 +218,7 @@ def _patches(protocol: Any) -> Iterator[Patch]:
         fragmentSize: Any = None,  # noqa: N803
         sync: Any = False,
         doNotCompress: Any = False,  # noqa: N803
-    ) -> None:
+    ) -> Any:
         try:
             if (
                 type(payload) is not bytes
@@ -271,7 +271,7 @@ def _patches(protocol: Any) -> Iterator[Patch]:
         payload_len: Any = None,
         chopsize: Any = None,
         sync: Any = False,
-    ) -> None:
+    ) -> Any:
         frame = None
         if (
             type(payload) is bytes
@@ -294,7 +294,7 @@ def _patches(protocol: Any) -> Iterator[Patch]:
         self.sendData(frame, sync, chopsize)
         return None
 
-    def send_data(self: Any, data: Any, sync: Any = False, chopsize: Any = None) -> None:
+    def send_data(self: Any, data: Any, sync: Any = False, chopsize: Any = None) -> Any:
         if chopsize or sync or self.send_queue or not _is_no_op(self.log.debug):
             return original_send_data(self, data, sync, chopsize)
         self.transport.write(data)
