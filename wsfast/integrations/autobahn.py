@@ -15,7 +15,13 @@
   ``logFrames``, ``trackTimings``, ``message`` listeners (``on("message")``),
   a connection that is not open or already failed, and a protocol whose
   frame or message hooks (``onFrameBegin`` ... ``onMessageEnd``,
-  ``_onMessageBegin`` ...) are not autobahn's own, on its class or instance.
+  ``_onMessageBegin`` ..., ``fire``) are not autobahn's own, on its class or
+  instance. With no ``message`` listener, autobahn's ``fire`` returns a
+  finished future whose callback does nothing; that step is skipped. Two
+  internals that autobahn resets before the next frame reads them are left
+  alone: the previous frame's masker and the validator's running count
+  (unless ``onMessage`` raises: then the protocol is left mid-frame, as
+  autobahn's loop leaves it).
 - ``WebSocketProtocol.sendMessage`` and ``sendFrame``: a frame is built by
   one wsfast call (header and payload, masked in the same pass when it must
   be, key from ``random.getrandbits`` as autobahn) and handed to
@@ -35,7 +41,7 @@ directly.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from .._adapters import NullMasker, PointerUtf8Validator, create_xor_masker
