@@ -537,3 +537,28 @@ def test_uninstall_restores_autobahn() -> None:
     assert {name: vars(ws)[name] for name in names} == before
     assert (protocol.create_xor_masker, protocol.XorMaskerNull, protocol.Utf8Validator) == bound
     assert autobahn_integration._classes == {}
+
+
+@pytest.mark.parametrize("attributes", [{"maxMessagePayloadSize": None}, {"autoFragmentSize": None},
+                                        {"applyMask": None}], ids=repr)
+def test_misconfigured_protocol_fails_as_autobahn(attributes: dict[str, Any],
+                                                  primitives: Any) -> None:
+    """An option of the wrong type: autobahn's own code raises its own error."""
+    data = frame(2, b"abc", key=KEY) + frame(1, b"def", key=KEY)
+    expected = compare(lambda: run_protocol([data, data], attributes=attributes))
+    assert any(e[0] == "raised" for e in expected[1]) or attributes == {"applyMask": None}
+
+
+def test_errors_inside_autobahns_code_are_its_own(primitives: Any) -> None:
+    """An error raised in autobahn's own path (here: no transport any more) is
+    raised once, with autobahn's counters, not retried."""
+    def calls(proto: Any) -> None:
+        proto.transport = None
+        proto.sendMessage(b"abc", True)
+
+    data = frame(2, b"abcd", key=KEY)  # echo=3: onMessage raises
+    for case in ({"calls": calls}, {"calls": calls, "attributes": {"logFrames": True}},
+                 {"echo": 3, "attributes": {"logFrames": True}}, {"echo": 3}):
+        expected = compare(lambda: run_protocol([data, data], **case))  # noqa: B023
+        raised = [e for e in expected[1] if e[0] == "raised"]
+        assert len(raised) == (3 if "calls" in case else 2), raised

@@ -118,54 +118,59 @@ def _patches(protocol: Any) -> Iterator[Patch]:
             known = _classes[cls] = (receive, getattr(cls, "sendFrame", None) is send_frame)
         return known
 
+    def simple_frame(self: Any) -> tuple[bytes, int, int, int, bool, bytes, bool] | None:
+        """The complete, unfragmented data frame at the start of the buffer
+        that autobahn's loop would deliver as it is, or None. Only reads."""
+        data = self.data
+        if (
+            self.current_frame is not None
+            or self.state != state_open
+            or type(data) is not bytes
+            or len(data) < 2
+            or self.inside_message
+            or self.failedByMe
+            or self._perMessageCompress is not None
+            or self.logFrames
+            or self.trackedTimings
+            or self._listeners is not None
+            or self.websocket_version == 0
+            or not (_classes.get(type(self)) or own_hooks(type(self)))[0]
+            or self.__dict__.keys() & _RECEIVE_HOOKS
+        ):
+            return None
+        masked = data[1] >= 0x80  # the MASK bit
+        if self.factory.isServer:
+            if not masked and self.requireMaskedClientFrames:
+                return None
+        elif masked and not self.acceptMaskedServerFrames:
+            return None
+        if masked and not self.applyMask:
+            return None
+        # No RSV bit allowed, the frame's own MASK bit expected (checked above).
+        size, first, length, key = _frame_parse(data, 0, MAX_FRAME_HEADER, 0, masked, NO_LIMIT)
+        if (
+            size <= 0
+            or (first != 0x81 and first != 0x82)  # FIN, text or binary
+            or len(data) < size + length
+            or 0 < self.maxMessagePayloadSize < length
+            or 0 < self.maxFramePayloadSize < length
+        ):
+            return None
+        payload: bytes = _frame_unmask(data, size, length, key)
+        validate = first == 0x81 and bool(self.utf8validateIncoming)
+        if validate and not _validate_utf8(payload):
+            return None
+        return data, size, first, length, masked, payload, validate
+
     def process_data(self: Any) -> Any:
-        # Only reads until the frame is taken: any "no" leaves everything
-        # (buffer included) to autobahn's loop.
         try:
-            data = self.data
-            if (
-                self.current_frame is not None
-                or self.state != state_open
-                or type(data) is not bytes
-                or len(data) < 2
-                or self.inside_message
-                or self.failedByMe
-                or self._perMessageCompress is not None
-                or self.logFrames
-                or self.trackedTimings
-                or self._listeners is not None
-                or self.websocket_version == 0
-                or not (_classes.get(type(self)) or own_hooks(type(self)))[0]
-                or self.__dict__.keys() & _RECEIVE_HOOKS
-            ):
-                return original_process(self)
-            masked = data[1] >= 0x80  # the MASK bit
-            if self.factory.isServer:
-                if not masked and self.requireMaskedClientFrames:
-                    return original_process(self)
-            elif masked and not self.acceptMaskedServerFrames:
-                return original_process(self)
-            if masked and not self.applyMask:
-                return original_process(self)
-            # No RSV bit allowed, the frame's own MASK bit expected (checked above).
-            size, first, length, key = _frame_parse(
-                data, 0, MAX_FRAME_HEADER, 0, masked, NO_LIMIT
-            )
-            end = size + length
-            if (
-                size <= 0
-                or (first != 0x81 and first != 0x82)  # FIN, text or binary
-                or len(data) < end
-                or 0 < self.maxMessagePayloadSize < length
-                or 0 < self.maxFramePayloadSize < length
-            ):
-                return original_process(self)
-            payload = _frame_unmask(data, size, length, key)
-            validate = first == 0x81 and self.utf8validateIncoming
-            if validate and not _validate_utf8(payload):
-                return original_process(self)
-        except AttributeError:
+            frame = simple_frame(self)
+        except (AttributeError, TypeError):  # a protocol not set up as autobahn's: its errors
+            frame = None
+        if frame is None:
             return original_process(self)
+        data, size, first, length, masked, payload, validate = frame
+        end = size + length
         # What onFrameBegin ... onMessageEnd leave behind for this frame.
         binary = first == 0x82
         self.data = data[end:]
@@ -217,6 +222,31 @@ def _patches(protocol: Any) -> Iterator[Patch]:
             frame = _frame_build(first, payload, None)
         return frame
 
+    def message_frame(self: Any, payload: Any, binary: Any, fragment_size: Any, sync: Any,
+                      no_compress: Any) -> bytes | None:
+        """The one frame ``sendMessage`` would send, or None. Only reads
+        (and, for a masked frame, takes autobahn's key)."""
+        if (
+            type(payload) is not bytes
+            or (binary is not True and binary is not False)
+            or fragment_size is not None
+            or sync is not False
+            or (no_compress is not True and no_compress is not False)
+            or self.state != state_open
+            or self.trackedTimings
+            or self._perMessageCompress is not None
+            or self.logFrames
+            or not (_classes.get(type(self)) or own_hooks(type(self)))[1]
+            or self.__dict__.keys() & _SEND_HOOKS
+        ):
+            return None
+        n = len(payload)
+        limit = self.maxMessagePayloadSize
+        fragment = self.autoFragmentSize
+        if type(limit) is not int or 0 < limit < n or type(fragment) is not int or 0 < fragment < n:
+            return None
+        return build(self, 0x82 if binary else 0x81, payload)
+
     def send_message(
         self: Any,
         payload: Any,
@@ -226,39 +256,13 @@ def _patches(protocol: Any) -> Iterator[Patch]:
         doNotCompress: Any = False,  # noqa: N803
     ) -> Any:
         try:
-            if (
-                type(payload) is not bytes
-                or (isBinary is not True and isBinary is not False)
-                or fragmentSize is not None
-                or sync is not False
-                or (doNotCompress is not True and doNotCompress is not False)
-                or self.state != state_open
-                or self.trackedTimings
-                or self._perMessageCompress is not None
-                or self.logFrames
-                or not (_classes.get(type(self)) or own_hooks(type(self)))[1]
-                or self.__dict__.keys() & _SEND_HOOKS
-            ):
-                return original_send_message(self, payload, isBinary, fragmentSize, sync,
-                                             doNotCompress)
-            n = len(payload)
-            limit = self.maxMessagePayloadSize
-            fragment = self.autoFragmentSize
-            if (
-                type(limit) is not int
-                or 0 < limit < n
-                or type(fragment) is not int
-                or 0 < fragment < n
-            ):
-                return original_send_message(self, payload, isBinary, fragmentSize, sync,
-                                             doNotCompress)
-            frame = build(self, 0x82 if isBinary else 0x81, payload)
-        except AttributeError:
-            return original_send_message(self, payload, isBinary, fragmentSize, sync,
-                                         doNotCompress)
+            frame = message_frame(self, payload, isBinary, fragmentSize, sync, doNotCompress)
+        except AttributeError:  # a protocol not set up as autobahn's: its errors
+            frame = None
         if frame is None:
             return original_send_message(self, payload, isBinary, fragmentSize, sync,
                                          doNotCompress)
+        n = len(payload)
         stats = self.trafficStats
         stats.outgoingWebSocketMessages += 1
         stats.outgoingOctetsAppLevel += n
