@@ -58,17 +58,18 @@ def legacy_framing() -> Any:
 
 
 class Transport:
-    """What StreamReader asks of its transport: flow control, recorded."""
+    """What StreamReader asks of its transport: flow control, recorded in
+    order with the frames read (a transport cannot see how full the buffer is
+    when called: the original may take a frame in several steps)."""
 
-    def __init__(self, log: list[Any], stream: asyncio.StreamReader) -> None:
+    def __init__(self, log: list[Any]) -> None:
         self.log = log
-        self.stream = stream
 
     def pause_reading(self) -> None:
-        self.log.append(("pause", len(self.stream._buffer)))  # type: ignore[attr-defined]
+        self.log.append("pause")
 
     def resume_reading(self) -> None:
-        self.log.append(("resume", len(self.stream._buffer)))  # type: ignore[attr-defined]
+        self.log.append("resume")
 
 
 def run_legacy_read(chunks: list[bytes], *, max_size: int | None = None, pause: bool = True,
@@ -98,7 +99,7 @@ def run_legacy_read(chunks: list[bytes], *, max_size: int | None = None, pause: 
         stream = stream_class() if limit is None else stream_class(limit=limit)
         log: list[Any] = []
         if limit is not None:
-            stream.set_transport(Transport(log, stream))  # type: ignore[arg-type]
+            stream.set_transport(Transport(log))  # type: ignore[arg-type]
 
         async def feed() -> None:
             for index, chunk in enumerate(chunks):
@@ -222,12 +223,17 @@ def test_websockets_legacy_read_max_size() -> None:
 
 @pytest.mark.usefixtures("_legacy_modules")
 def test_websockets_legacy_read_eof_and_exception() -> None:
-    stream = b"".join([frame(1, b"one", key=KEY), frame(2, b"x" * 70000, key=KEY),
-                       frame(9, b"p", key=KEY), frame(2, b"y" * 300, key=KEY)])
+    frames = [frame(1, b"one", key=KEY), frame(2, b"x" * 70000, key=KEY),
+              frame(9, b"p", key=KEY), frame(2, b"y" * 300, key=KEY)]
+    stream = b"".join(frames)
+    starts = [sum(map(len, frames[:i])) for i in range(len(frames))]
     rng = random.Random(SEED)
-    for cut in [*range(0, 30), *rng.sample(range(30, len(stream)), 40), len(stream) - 1]:
+    near_starts = [cut for start in starts for cut in range(start, start + 20)]
+    for cut in [*near_starts, *rng.sample(range(len(stream)), 30), len(stream) - 1]:
         compare([stream[:cut]])  # EOF mid-frame: IncompleteReadError, same partial bytes
         compare([stream[:cut]], pause=False)
+        # Paused by a full buffer, then EOF: resumed or not as the original.
+        compare([stream[:cut]], limit=4)
     for _ in range(80):
         chunks = chunked(rng, stream)
         # The stream's exception set right after some chunk, before the read resumes.
@@ -346,3 +352,79 @@ def test_websockets_legacy_protocol_differential() -> None:
     for _ in range(40):
         chunks = chunked(rng, frame_stream(rng, masked=True))
         differential("websockets", lambda: run(chunks, 2**20))
+
+
+@pytest.mark.usefixtures("_legacy_modules")
+def test_websockets_legacy_write_frame_sync_differential(monkeypatch: pytest.MonkeyPatch) -> None:
+    from websockets.exceptions import ProtocolError
+    from websockets.extensions.permessage_deflate import PerMessageDeflate
+    from websockets.frames import Opcode
+    from websockets.legacy.protocol import WebSocketCommonProtocol
+
+    rng = random.Random(SEED)
+    # A fixed key sequence, so masked output compares too.
+    keys = iter(rng.randbytes(4) for _ in range(10**6))
+    monkeypatch.setattr("secrets.token_bytes", lambda n: next(keys))
+    records: list[str] = []
+
+    def run(fin: bool, opcode: Any, data: Any, client: bool, debug: bool,
+            deflate: bool, key_state: Any) -> list[Any]:
+        sent: list[bytes] = []
+        protocol = WebSocketCommonProtocol(ping_interval=None)
+        protocol.is_client = client
+        protocol.transport = WriteTransport(sent)
+        protocol.debug = debug
+        protocol.logger = type("Logger", (), {  # type: ignore[assignment]
+            "debug": lambda self, msg, *args: records.append(msg % args)})()
+        if deflate:
+            protocol.extensions = [PerMessageDeflate(False, False, 15, 15)]
+        rng.setstate(key_state)
+        keys_now = iter(rng.randbytes(4) for _ in range(4))
+        monkeypatch.setattr("secrets.token_bytes", lambda n: next(keys_now))
+        del records[:]
+        try:
+            protocol.write_frame_sync(fin, opcode, data)
+        except Exception as exc:
+            sent.append((type(exc), str(exc)))  # type: ignore[arg-type]
+        return [sent, list(records)]
+
+    payload = rng.randbytes(70000)
+    opcodes: list[Any] = [*Opcode, 1, 2, 3, 11, 1.0, "x", None]
+    loop = asyncio.new_event_loop()  # the protocol takes the current loop
+    asyncio.set_event_loop(loop)
+    try:
+        write_cases(run, payload, opcodes, rng, ProtocolError)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def write_cases(run: Any, payload: bytes, opcodes: list[Any], rng: random.Random,
+                protocol_error: type[Exception]) -> None:
+    for size in (0, 1, 125, 126, 65535, 65536, 70000):
+        # (A str is refused by apply_mask on a client, with another message.)
+        for data in (payload[:size], bytearray(payload[:size]), memoryview(payload[:size])):
+            for opcode in opcodes:
+                for fin in (True, False):
+                    for client in (False, True):
+                        debug = rng.random() < 0.1
+                        deflate = rng.random() < 0.1
+                        state = rng.getstate()
+                        differential("websockets", lambda: run(fin, opcode, data, client, debug,
+                                                               deflate, state),
+                                     may_raise=(protocol_error,))
+
+
+@pytest.mark.usefixtures("_legacy_modules")
+def test_websockets_legacy_patched_only_when_imported_first() -> None:
+    from websockets.legacy.protocol import WebSocketCommonProtocol
+
+    framing = legacy_framing()
+    read = vars(framing.Frame)["read"]
+    write_frame_sync = vars(WebSocketCommonProtocol)["write_frame_sync"]
+    integrations.install("websockets")
+    assert vars(framing.Frame)["read"] is not read
+    assert vars(WebSocketCommonProtocol)["write_frame_sync"] is not write_frame_sync
+    integrations.uninstall("websockets")
+    assert vars(framing.Frame)["read"] is read
+    assert vars(WebSocketCommonProtocol)["write_frame_sync"] is write_frame_sync

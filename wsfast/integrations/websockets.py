@@ -24,6 +24,12 @@
   refuses, a frame above ``max_size``, an exception set on the stream, a
   custom reader or a ``Frame`` subclass is read by the original from that
   point, so errors are exactly websockets' own.
+- ``websockets.legacy.protocol.WebSocketCommonProtocol.write_frame_sync``
+  (every frame the legacy protocol sends), when that module is imported
+  before ``install()``: a data frame (``bytes`` or ``bytearray``) with debug
+  logging off and no extension is built in one step, as ``Frame.serialize``
+  below, without the two intermediate frame objects; anything else goes
+  through the original.
 - ``Frame.serialize`` (every frame sent, also by ``websockets.legacy``, which
   uvicorn runs): the same checks and extensions, then header and payload
   written into one buffer by wsfast (masked in the same pass on a client)
@@ -312,6 +318,30 @@ def _fast_serialize(original: Callable[..., bytes]) -> Callable[..., bytes]:
     return serialize
 
 
+def _fast_write_frame_sync(original: Callable[..., None]) -> Callable[..., None]:
+    """A ``websockets.legacy.protocol.WebSocketCommonProtocol.write_frame_sync``
+    that builds a data frame in one step."""
+    from websockets.frames import Opcode
+
+    build = impl._frame_build
+    data_firsts = {Opcode.CONT: 0x00, Opcode.TEXT: 0x01, Opcode.BINARY: 0x02}
+
+    def write_frame_sync(self: Any, fin: bool, opcode: int, data: Any) -> None:
+        # A data frame, no debug logging, no extension: the bytes that
+        # Frame.write would write (Frame.check() has nothing to refuse), built
+        # in one step. Anything else is the original's.
+        first = data_firsts.get(opcode) if type(opcode) is Opcode else None
+        if (first is None or self.debug or self.extensions
+                or (type(data) is not bytes and type(data) is not bytearray)):
+            return original(self, fin, opcode, data)
+        write = self.transport.write
+        write(build(first | 0x80 if fin else first, data,
+                    secrets.token_bytes(4) if self.is_client else None))
+        return None
+
+    return write_frame_sync
+
+
 def patches() -> Iterator[Patch]:
     """What ``install("websockets")`` replaces."""
     from websockets import frames, utils
@@ -329,6 +359,11 @@ def patches() -> Iterator[Patch]:
         yield (legacy, "apply_mask", apply_mask)
         read = vars(legacy.Frame)["read"].__func__
         yield (legacy.Frame, "read", _fast_legacy_read(read))
+    protocol = sys.modules.get("websockets.legacy.protocol")
+    if protocol is not None:
+        common = protocol.WebSocketCommonProtocol
+        write_frame_sync = vars(common)["write_frame_sync"]
+        yield (common, "write_frame_sync", _fast_write_frame_sync(write_frame_sync))
     for name in _MESSAGE_MODULES:
         try:
             module = importlib.import_module(name)
