@@ -316,20 +316,28 @@ class WriteTransport(asyncio.Transport):
 
 
 @pytest.mark.usefixtures("_legacy_modules")
-def test_websockets_legacy_protocol_differential() -> None:
-    """The whole legacy protocol, as uvicorn drives it: frames in, messages
-    and replies out."""
+def test_websockets_legacy_protocol_differential(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole legacy protocol, as uvicorn drives it (and as a client): frames
+    in, messages and echoes out, debug logging on or off."""
     from websockets.legacy.protocol import WebSocketCommonProtocol
 
     rng = random.Random(SEED)
 
-    def run(chunks: list[bytes], max_size: int | None) -> list[Any]:
+    def run(chunks: list[bytes], max_size: int | None, client: bool, debug: bool) -> list[Any]:
+        keys = iter(random.Random(SEED).randbytes(4) for _ in range(1000))
+        monkeypatch.setattr("secrets.token_bytes", lambda n: next(keys))
+        logged: list[str] = []
+
         async def main() -> list[Any]:
             sent: list[bytes] = []
             transport = WriteTransport(sent)
             protocol = WebSocketCommonProtocol(max_size=max_size, ping_interval=None,
                                                close_timeout=0.01)
-            protocol.is_client = False
+            protocol.is_client = client
+            protocol.debug = debug
+            protocol.logger = type("Logger", (), {  # type: ignore[assignment]
+                "debug": lambda self, msg, *args, **kw: logged.append(msg % args),
+                "error": lambda self, msg, *args, **kw: logged.append(msg % args)})()
             protocol.connection_made(transport)  # type: ignore[arg-type]
             protocol.connection_open()
             received: list[Any] = []
@@ -345,13 +353,16 @@ def test_websockets_legacy_protocol_differential() -> None:
                 except Exception as exc:
                     received.append((type(exc).__name__, str(exc)))
                     break
-            return [received, sent]
+            return [received, sent, logged]
 
         return asyncio.run(main())
 
-    for _ in range(40):
-        chunks = chunked(rng, frame_stream(rng, masked=True))
-        differential("websockets", lambda: run(chunks, 2**20))
+    for _ in range(60):
+        client = rng.random() < 0.3
+        chunks = chunked(rng, frame_stream(rng, masked=not client))
+        max_size = rng.choice([None, 2**20, 200])
+        debug = rng.random() < 0.3
+        differential("websockets", lambda: run(chunks, max_size, client, debug))
 
 
 @pytest.mark.usefixtures("_legacy_modules")
@@ -421,10 +432,13 @@ def test_websockets_legacy_patched_only_when_imported_first() -> None:
 
     framing = legacy_framing()
     read = vars(framing.Frame)["read"]
-    write_frame_sync = vars(WebSocketCommonProtocol)["write_frame_sync"]
+    methods = {name: vars(WebSocketCommonProtocol)[name]
+               for name in ("write_frame_sync", "read_frame")}
     integrations.install("websockets")
     assert vars(framing.Frame)["read"] is not read
-    assert vars(WebSocketCommonProtocol)["write_frame_sync"] is not write_frame_sync
+    for name, method in methods.items():
+        assert vars(WebSocketCommonProtocol)[name] is not method
     integrations.uninstall("websockets")
     assert vars(framing.Frame)["read"] is read
-    assert vars(WebSocketCommonProtocol)["write_frame_sync"] is write_frame_sync
+    for name, method in methods.items():
+        assert vars(WebSocketCommonProtocol)[name] is method
