@@ -76,6 +76,17 @@ _MESSAGE_MODULES = (
 )
 
 
+def _header_limit(max_size: Any) -> int | None:
+    """The largest payload wsfast's header parser may accept under websockets'
+    ``max_size``; ``None`` when the original should judge it (every frame too
+    big, or a limit that is not an ``int``)."""
+    if max_size is None:
+        return NO_LIMIT
+    if type(max_size) is not int or max_size < 0:
+        return None
+    return max_size if max_size < NO_LIMIT else NO_LIMIT
+
+
 # What _parse_buffered returns when the frame is not complete in the buffer yet.
 _WAIT = object()
 
@@ -102,11 +113,10 @@ def _buffered_parser() -> Callable[[bytearray, bool, int | None], Any]:
         # the header (so the original reads it and raises, or accepts what
         # websockets accepts, such as a length not in its shortest form).
         # RSV bits are left to Frame.check(), after the extensions.
-        if max_size is None or max_size > NO_LIMIT:
-            max_size = NO_LIMIT
-        elif max_size < 0:
-            return None  # every frame is too big
-        status, first, length, _ = parse_header(buffer, masked, max_size)
+        limit = _header_limit(max_size)
+        if limit is None:
+            return None
+        status, first, length, _ = parse_header(buffer, masked, limit)
         if status <= 0:
             return _WAIT if status == 0 else None
         end = status + length
@@ -241,14 +251,13 @@ def _fast_legacy_read(original: Callable[..., Any]) -> Any:
                 raise incomplete_read(incomplete, 2)
             await stream._wait_for_data("readexactly")
             waited = True
-        if waited and stream._exception is not None:
-            status = 0  # the original raises it from its next readexactly
-        elif max_size is None or max_size > NO_LIMIT:
-            status, first, length, _ = parse_header(buffer, mask, NO_LIMIT)
-        elif max_size < 0:
-            status = 0  # every frame is too big
+        limit = _header_limit(max_size)
+        if limit is None or (waited and stream._exception is not None):
+            # (An exception set while waiting: the original raises it from
+            # its next readexactly.)
+            status = 0
         else:
-            status, first, length, _ = parse_header(buffer, mask, max_size)
+            status, first, length, _ = parse_header(buffer, mask, limit)
         if status <= 0:
             # A header not complete yet or refused by wsfast's parser (the
             # original raises, or accepts what websockets accepts, such as
