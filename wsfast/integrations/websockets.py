@@ -29,8 +29,7 @@
   before ``install()``: a data frame (``bytes`` or ``bytearray``) with debug
   logging off and no extension is built in one step, as ``Frame.serialize``
   below, without the two intermediate frame objects; anything else goes
-  through the original. Its ``read_frame`` (with debug logging off) returns
-  ``Frame.read``'s coroutine instead of awaiting it in one more coroutine.
+  through the original.
 - ``Frame.serialize`` (every frame sent, also by ``websockets.legacy``, which
   uvicorn runs): the same checks and extensions, then header and payload
   written into one buffer by wsfast (masked in the same pass on a client)
@@ -352,20 +351,6 @@ def _fast_write_frame_sync(original: Callable[..., None]) -> Callable[..., None]
     return write_frame_sync
 
 
-def _direct_read_frame(original: Callable[..., Any], module: Any) -> Callable[..., Any]:
-    """A ``websockets.legacy.protocol.WebSocketCommonProtocol.read_frame`` that
-    hands back ``Frame.read``'s coroutine itself: one coroutine less on every
-    frame received, and on every wake-up while it waits."""
-
-    def read_frame(self: Any, max_size: int | None) -> Any:
-        if self.debug:  # the original logs the frame once read
-            return original(self, max_size)
-        return module.Frame.read(self.reader.readexactly, mask=not self.is_client,
-                                 max_size=max_size, extensions=self.extensions)
-
-    return read_frame
-
-
 def patches() -> Iterator[Patch]:
     """What ``install("websockets")`` replaces."""
     from websockets import frames, utils
@@ -388,8 +373,6 @@ def patches() -> Iterator[Patch]:
         common = protocol.WebSocketCommonProtocol
         write_frame_sync = vars(common)["write_frame_sync"]
         yield (common, "write_frame_sync", _fast_write_frame_sync(write_frame_sync))
-        read_frame = vars(common)["read_frame"]
-        yield (common, "read_frame", _direct_read_frame(read_frame, protocol))
     for name in _MESSAGE_MODULES:
         try:
             module = importlib.import_module(name)
