@@ -44,7 +44,7 @@ import importlib
 import secrets
 import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 from .._adapters import Utf8IncrementalDecoder, parse_header
 from .._backend import impl
@@ -196,7 +196,9 @@ def _fast_legacy_read(original: Callable[..., Any]) -> Any:
 
     frame_class = framing.Frame
     new_frame_class = frames.Frame
-    stream_class = asyncio.StreamReader
+    # Typed Any: the stream's private attributes are read as readexactly
+    # reads them, which the type checker would refuse on a StreamReader.
+    stream_class: Any = asyncio.StreamReader
     readexactly = stream_class.readexactly
     incomplete_read = asyncio.IncompleteReadError
     opcodes = _opcodes()
@@ -237,10 +239,9 @@ def _fast_legacy_read(original: Callable[..., Any]) -> Any:
         stream: Any = getattr(reader, "__self__", None)
         if (cls is not frame_class or type(stream) is not stream_class
                 or getattr(reader, "__func__", None) is not readexactly
-                or cast(Any, stream)._exception is not None):
+                or stream._exception is not None):
             return await original(cls, reader, mask=mask, max_size=max_size,
                                   extensions=extensions)
-        stream = cast(Any, stream)  # asyncio's private attributes, as readexactly uses them
         buffer: bytearray = stream._buffer
         waited = False
         while len(buffer) < 2:  # readexactly(2)
@@ -250,7 +251,8 @@ def _fast_legacy_read(original: Callable[..., Any]) -> Any:
                 raise incomplete_read(incomplete, 2)
             await stream._wait_for_data("readexactly")
             waited = True
-        limit = _header_limit(max_size)
+        limit = (max_size if type(max_size) is int and 0 <= max_size < NO_LIMIT
+                 else _header_limit(max_size))  # the common case first
         if limit is None or (waited and stream._exception is not None):
             # (An exception set while waiting: the original raises it from
             # its next readexactly.)
