@@ -112,7 +112,8 @@ def _buffered_parser() -> Callable[[bytearray, bool, int | None], Any]:
         # the header (so the original reads it and raises, or accepts what
         # websockets accepts, such as a length not in its shortest form).
         # RSV bits are left to Frame.check(), after the extensions.
-        limit = _header_limit(max_size)
+        limit = (max_size if type(max_size) is int and 0 <= max_size < NO_LIMIT
+                 else _header_limit(max_size))  # the common case first
         if limit is None:
             return None
         status, first, length, _ = parse_header(buffer, masked, limit)
