@@ -204,7 +204,8 @@ def test_websockets_legacy_read_bad_headers() -> None:
 
 @pytest.mark.usefixtures("_legacy_modules")
 def test_websockets_legacy_read_max_size() -> None:
-    for max_size in (-1, 0, 4, 125, 126, 65535, 65536, 2**70, 100.5, float("inf")):
+    for max_size in (-1, 0, 4, 125, 126, 65535, 65536, 2**70, 100.5, float("inf"),
+                     float("nan")):
         for size in (0, 4, 5, 125, 126, 65535, 65536, 65537):
             data = frame(2, b"q" * size, key=KEY)
             compare([data[:7], data[7:]], max_size=max_size)
