@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import random
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -502,78 +501,3 @@ def test_wsproto_connection_receive_differential(client: bool) -> None:
         # wsfast's UTF-8 decoder fails at the first impossible byte (as in
         # test_integrations.py): the same close, maybe after fewer events.
         differential("wsproto", lambda: run(chunks), same_or_failed_earlier)
-
-
-# ---- websockets.legacy: Frame.read (uvicorn --ws websockets) --------------------------
-
-
-@pytest.fixture()
-def _legacy_modules() -> Iterator[None]:
-    """Forget the websockets.legacy modules these tests import, so other tests
-    that import them fresh (test_integrations.py) see a first import."""
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        if name.startswith("websockets.legacy"):
-            del sys.modules[name]
-    if "websockets.legacy" not in sys.modules:
-        import websockets
-
-        vars(websockets).pop("legacy", None)
-
-
-def legacy_framing() -> Any:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # websockets.legacy is deprecated
-        from websockets.legacy import framing
-    return framing
-
-
-def run_legacy_read(chunks: list[bytes], max_size: int | None, pause: bool) -> list[Any]:
-    frame_class = legacy_framing().Frame
-
-    async def main() -> list[Any]:
-        stream = asyncio.StreamReader()
-        log: list[Any] = []
-
-        async def feed() -> None:
-            for chunk in chunks:
-                stream.feed_data(chunk)
-                if pause:
-                    await asyncio.sleep(0)
-            stream.feed_eof()
-
-        feeder = asyncio.ensure_future(feed())
-        try:
-            while True:
-                frame = await frame_class.read(stream.readexactly, mask=True, max_size=max_size)
-                log.append((type(frame), tuple(frame), type(frame.data)))
-        except Exception as exc:  # the error is part of the behaviour
-            log.append((type(exc), str(exc)))
-        await feeder
-        return log
-
-    return asyncio.run(main())
-
-
-@pytest.mark.usefixtures("_legacy_modules")
-def test_websockets_legacy_read_differential() -> None:
-    legacy_framing()  # imported before install(), as uvicorn does
-    rng = random.Random(SEED)
-    for _ in range(150):
-        chunks = chunked(rng, frame_stream(rng, masked=True))
-        max_size = rng.choice([None, 2**20, 200])
-        pause = rng.random() < 0.5
-        differential("websockets", lambda: run_legacy_read(chunks, max_size, pause))
-
-
-@pytest.mark.usefixtures("_legacy_modules")
-def test_websockets_legacy_read_patched_only_when_imported_first() -> None:
-    framing = legacy_framing()
-    original = vars(framing.Frame)["read"]
-    integrations.install("websockets")
-    assert vars(framing.Frame)["read"] is not original
-    integrations.uninstall("websockets")
-    assert vars(framing.Frame)["read"] is original

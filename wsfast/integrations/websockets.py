@@ -16,11 +16,20 @@
   read by wsfast's frame header parser.
 - ``websockets.legacy.framing.Frame.read`` (uvicorn's ``--ws websockets``),
   when that module is imported before ``install()`` (uvicorn imports it
-  before it imports the application): on the server side, a frame that is
-  already complete in the ``asyncio.StreamReader`` buffer is parsed and
-  unmasked in one step, as ``Frame.parse`` above, instead of four
-  ``readexactly`` calls and a copy; otherwise, and on any error, the
-  original runs.
+  before it imports the application): one coroutine that waits on the
+  ``asyncio.StreamReader`` as ``readexactly`` does (same flow control, same
+  ``IncompleteReadError``) and parses each frame straight from its buffer,
+  unmasking the payload in the same pass, instead of four ``readexactly``
+  calls and a copy. A header that is not complete yet, one wsfast's parser
+  refuses, a frame above ``max_size``, an exception set on the stream, a
+  custom reader or a ``Frame`` subclass is read by the original from that
+  point, so errors are exactly websockets' own.
+- ``websockets.legacy.protocol.WebSocketCommonProtocol.write_frame_sync``
+  (every frame the legacy protocol sends), when that module is imported
+  before ``install()``: a data frame (``bytes`` or ``bytearray``) with debug
+  logging off and no extension is built in one step, as ``Frame.serialize``
+  below, without the two intermediate frame objects; anything else goes
+  through the original.
 - ``Frame.serialize`` (every frame sent, also by ``websockets.legacy``, which
   uvicorn runs): the same checks and extensions, then header and payload
   written into one buffer by wsfast (masked in the same pass on a client)
@@ -66,8 +75,27 @@ _MESSAGE_MODULES = (
 )
 
 
+def _header_limit(max_size: Any) -> int | None:
+    """The largest payload wsfast's header parser may accept under websockets'
+    ``max_size``; ``None`` when the original should judge it (every frame too
+    big, or a limit that is not an ``int``)."""
+    if max_size is None:
+        return NO_LIMIT
+    if type(max_size) is not int or max_size < 0:
+        return None
+    return max_size if max_size < NO_LIMIT else NO_LIMIT
+
+
 # What _parse_buffered returns when the frame is not complete in the buffer yet.
 _WAIT = object()
+
+
+def _opcodes() -> tuple[Any, ...]:
+    """websockets' ``Opcode`` members indexed by value (``None`` where reserved:
+    wsfast's parser refuses those opcodes)."""
+    from websockets import frames
+
+    return tuple(frames.Opcode._value2member_map_.get(value) for value in range(16))
 
 
 def _buffered_parser() -> Callable[[bytearray, bool, int | None], Any]:
@@ -76,10 +104,7 @@ def _buffered_parser() -> Callable[[bytearray, bool, int | None], Any]:
     from websockets import frames
 
     frame_class = frames.Frame
-    # Opcode members indexed by value (the parser refuses reserved opcodes).
-    opcodes: tuple[Any, ...] = tuple(
-        frames.Opcode._value2member_map_.get(value) for value in range(16)
-    )
+    opcodes = _opcodes()
 
     def _parse_buffered(buffer: bytearray, masked: bool, max_size: int | None) -> Any:
         # RFC 6455 §5.2. A Frame when the complete, valid frame is buffered;
@@ -87,11 +112,11 @@ def _buffered_parser() -> Callable[[bytearray, bool, int | None], Any]:
         # the header (so the original reads it and raises, or accepts what
         # websockets accepts, such as a length not in its shortest form).
         # RSV bits are left to Frame.check(), after the extensions.
-        if max_size is None or max_size > NO_LIMIT:
-            max_size = NO_LIMIT
-        elif max_size < 0:
-            return None  # every frame is too big
-        status, first, length, _ = parse_header(buffer, masked, max_size)
+        limit = (max_size if type(max_size) is int and 0 <= max_size < NO_LIMIT
+                 else _header_limit(max_size))  # the common case first
+        if limit is None:
+            return None
+        status, first, length, _ = parse_header(buffer, masked, limit)
         if status <= 0:
             return _WAIT if status == 0 else None
         end = status + length
@@ -161,26 +186,46 @@ def _fast_parse(original: Callable[..., Generator[None, None, Any]]) -> Any:
     return classmethod(parse)
 
 
-async def _raise(exc: Exception) -> Any:
-    """An awaitable that raises ``exc`` when awaited (as a coroutine would)."""
-    raise exc
-
-
 def _fast_legacy_read(original: Callable[..., Any]) -> Any:
-    """A ``websockets.legacy.framing.Frame.read`` classmethod that takes a frame
-    already complete in the ``asyncio.StreamReader`` buffer in one step."""
+    """A ``websockets.legacy.framing.Frame.read`` classmethod: one coroutine
+    that waits on the ``asyncio.StreamReader`` as ``readexactly`` does and
+    takes each frame straight from its buffer."""
     import asyncio
 
+    from websockets import frames
     from websockets.legacy import framing
 
     frame_class = framing.Frame
-    readexactly = asyncio.StreamReader.readexactly
-    parse_buffered = _buffered_parser()
+    new_frame_class = frames.Frame
+    # Typed Any: the stream's private attributes are read as readexactly
+    # reads them, which the type checker would refuse on a StreamReader.
+    stream_class: Any = asyncio.StreamReader
+    readexactly = stream_class.readexactly
+    incomplete_read = asyncio.IncompleteReadError
+    opcodes = _opcodes()
+    tuple_new = tuple.__new__
 
-    async def ready(frame: Any) -> Any:
-        return frame
+    def resumed(stream: Any) -> Callable[[int], Any]:
+        """``stream.readexactly`` whose first call finds its bytes buffered:
+        the original continues where a ``readexactly(2)`` that has just
+        waited would (no second look at the stream's exception)."""
+        first = True
 
-    def read(
+        async def reader(n: int) -> bytes:
+            nonlocal first
+            if first:
+                first = False
+                buffer = stream._buffer
+                data = bytes(buffer[:n])
+                del buffer[:n]
+                stream._maybe_resume_transport()
+                return data
+            data = await stream.readexactly(n)
+            return data  # type: ignore[no-any-return]
+
+        return reader
+
+    async def read(
         cls: type,
         reader: Callable[[int], Any],
         *,
@@ -188,29 +233,76 @@ def _fast_legacy_read(original: Callable[..., Any]) -> Any:
         max_size: int | None = None,
         extensions: Sequence[Any] | None = None,
     ) -> Any:
-        # Returns the awaitable that the caller awaits: a finished one for a
-        # frame taken from the buffer, else the original coroutine itself
-        # (no extra coroutine layer while it waits for data).
+        # The steps and the buffer are readexactly's (asyncio's private
+        # _buffer, _eof, _exception, _wait_for_data, _maybe_resume_transport),
+        # so flow control and errors are the original's; what is skipped is
+        # one await, one copy and one parse per header field.
         stream: Any = getattr(reader, "__self__", None)
-        # What readexactly would return at once, without waiting: take it
-        # straight from the buffer (server side: the payload is unmasked in
-        # the same pass). Anything else, and every error, is the original's.
-        if (mask and cls is frame_class and getattr(reader, "__func__", None) is readexactly
-                and type(stream) is asyncio.StreamReader):
-            buffered: Any = stream  # asyncio's private buffer, as readexactly reads it
-            frame = None if buffered._exception is not None else parse_buffered(
-                buffered._buffer, True, max_size)
-            if frame is not None and frame is not _WAIT:
-                buffered._maybe_resume_transport()
-                try:
-                    for extension in reversed(extensions or ()):
-                        frame = extension.decode(frame, max_size=max_size)
-                    frame.check()
-                except Exception as exc:
-                    return _raise(exc)
-                return ready(cls(frame.fin, frame.opcode, frame.data, frame.rsv1, frame.rsv2,
-                                 frame.rsv3))
-        return original(cls, reader, mask=mask, max_size=max_size, extensions=extensions)
+        if (cls is not frame_class or type(stream) is not stream_class
+                or getattr(reader, "__func__", None) is not readexactly
+                or stream._exception is not None):
+            return await original(cls, reader, mask=mask, max_size=max_size,
+                                  extensions=extensions)
+        buffer: bytearray = stream._buffer
+        waited = False
+        while len(buffer) < 2:  # readexactly(2)
+            if stream._eof:
+                incomplete = bytes(buffer)
+                buffer.clear()
+                raise incomplete_read(incomplete, 2)
+            await stream._wait_for_data("readexactly")
+            waited = True
+        limit = (max_size if type(max_size) is int and 0 <= max_size < NO_LIMIT
+                 else _header_limit(max_size))  # the common case first
+        if limit is None or (waited and stream._exception is not None):
+            # (An exception set while waiting: the original raises it from
+            # its next readexactly.)
+            status = 0
+        else:
+            status, first, length, _ = parse_header(buffer, mask, limit)
+        if status <= 0:
+            # A header not complete yet or refused by wsfast's parser (the
+            # original raises, or accepts what websockets accepts, such as
+            # a length not in its shortest form), a frame above max_size
+            # (refused before its payload is waited for): the original
+            # reads it from here, nothing consumed yet.
+            return await original(cls, resumed(stream), mask=mask, max_size=max_size,
+                                  extensions=extensions)
+        end = status + length
+        if len(buffer) < end:
+            # The payload spans several reads: the header is consumed now, as
+            # the original's readexactly calls would, then readexactly(length).
+            key = bytes(buffer[status - 4 : status]) if mask else None
+            del buffer[:status]
+            stream._maybe_resume_transport()
+            while len(buffer) < length:
+                if stream._eof:
+                    incomplete = bytes(buffer)
+                    buffer.clear()
+                    raise incomplete_read(incomplete, length)
+                await stream._wait_for_data("readexactly")
+            with memoryview(buffer) as view:
+                data = _mask(view[:length], key) if key is not None else bytes(view[:length])
+            del buffer[:length]
+        else:
+            with memoryview(buffer) as view:
+                data = (_mask(view[status:end], view[status - 4 : status]) if mask
+                        else bytes(view[status:end]))
+            del buffer[:end]
+        stream._maybe_resume_transport()
+        fin = first & 0x80 != 0
+        if extensions or first & 0x70:
+            frame = new_frame_class(opcodes[first & 0x0F], data, fin, first & 0x40 != 0,
+                                    first & 0x20 != 0, first & 0x10 != 0)
+            for extension in reversed(extensions or ()):
+                frame = extension.decode(frame, max_size=max_size)
+            frame.check()
+            return tuple_new(cls, (frame.fin, frame.opcode, frame.data, frame.rsv1,
+                                   frame.rsv2, frame.rsv3))
+        # No RSV bit and no extension: Frame.check() has nothing left to
+        # refuse (the parser refused oversized or fragmented control frames).
+        # tuple.__new__ is what the NamedTuple's __new__ calls.
+        return tuple_new(cls, (fin, opcodes[first & 0x0F], data, False, False, False))
 
     return classmethod(read)
 
@@ -238,6 +330,30 @@ def _fast_serialize(original: Callable[..., bytes]) -> Callable[..., bytes]:
     return serialize
 
 
+def _fast_write_frame_sync(original: Callable[..., None]) -> Callable[..., None]:
+    """A ``websockets.legacy.protocol.WebSocketCommonProtocol.write_frame_sync``
+    that builds a data frame in one step."""
+    from websockets.frames import Opcode
+
+    build = impl._frame_build
+    data_firsts = {Opcode.CONT: 0x00, Opcode.TEXT: 0x01, Opcode.BINARY: 0x02}
+
+    def write_frame_sync(self: Any, fin: bool, opcode: int, data: Any) -> None:
+        # A data frame, no debug logging, no extension: the bytes that
+        # Frame.write would write (Frame.check() has nothing to refuse), built
+        # in one step. Anything else is the original's.
+        first = data_firsts.get(opcode) if type(opcode) is Opcode else None
+        if (first is None or self.debug or self.extensions
+                or (type(data) is not bytes and type(data) is not bytearray)):
+            return original(self, fin, opcode, data)
+        write = self.transport.write
+        write(build(first | 0x80 if fin else first, data,
+                    secrets.token_bytes(4) if self.is_client else None))
+        return None
+
+    return write_frame_sync
+
+
 def patches() -> Iterator[Patch]:
     """What ``install("websockets")`` replaces."""
     from websockets import frames, utils
@@ -255,6 +371,11 @@ def patches() -> Iterator[Patch]:
         yield (legacy, "apply_mask", apply_mask)
         read = vars(legacy.Frame)["read"].__func__
         yield (legacy.Frame, "read", _fast_legacy_read(read))
+    protocol = sys.modules.get("websockets.legacy.protocol")
+    if protocol is not None:
+        common = protocol.WebSocketCommonProtocol
+        write_frame_sync = vars(common)["write_frame_sync"]
+        yield (common, "write_frame_sync", _fast_write_frame_sync(write_frame_sync))
     for name in _MESSAGE_MODULES:
         try:
             module = importlib.import_module(name)
