@@ -25,12 +25,20 @@ Fairness:
 - besides wall clock, the server's CPU time per round trip is read from
   ``/proc/PID/task/*/schedstat`` around the counted window: far less
   sensitive to other load than wall clock. ``--callgrind`` adds the
-  server's user-space instructions per round trip (valgrind, slow).
+  server's user-space instructions per round trip (valgrind, slow);
+- that CPU time is split into user and kernel (sys) time with the utime and
+  stime fields of ``/proc/PID/stat`` read around the same window. The kernel
+  samples the split at its timer tick and reports it in 1/100 s units, so
+  the split is summed over all rounds of a case (the table says over how
+  many ticks) and scaled onto the exact schedstat total. The ``ceiling`` is
+  shipped CPU / shipped sys per round trip: the CPU ratio installing wsfast
+  could reach if it removed every user-space instruction and left the
+  kernel's work (socket reads and writes, loopback TCP) as it was.
 
 Ratios: ``ratio`` = installed / shipped round trips per second (median of the
 rounds, spread min-max); ``cpu_ratio`` = shipped / installed server CPU per
-round trip. Above 1 means wsfast made it faster. A spread that straddles 1.0
-means no measurable change.
+round trip; ``user_cpu_ratio`` the same for user time alone. Above 1 means
+wsfast made it faster. A spread that straddles 1.0 means no measurable change.
 
 Run:      python bench/bench_servers.py [--quick] [--hosts a,b] [--json PATH] [--callgrind]
 Profile:  python bench/bench_servers.py --profile HOST [--size N --kind text|binary]
@@ -316,12 +324,26 @@ def server_cpu_ns(pid: int) -> int:
     return total
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def server_user_sys_ticks(pid: int) -> tuple[int, int]:
+    """User and kernel CPU time of the whole process so far (utime and stime
+    of /proc/PID/stat, in 1/CLOCK_TICKS s; exited threads included)."""
+    with open(f"/proc/{pid}/stat") as f:
+        # The command name (field 2) may hold spaces: split after its ')'.
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])
+
+
 @dataclass
 class Measurement:
     count: int
     seconds: float
     cpu_ns: int
     latencies_ns: list[int] = field(repr=False)
+    user_ticks: int = 0
+    sys_ticks: int = 0
 
     @property
     def per_s(self) -> float:
@@ -366,6 +388,7 @@ async def measure(port: int, pid: int, payload: Any, kind: str, warmup: int, sec
             self.latencies: list[int] = []
             self.start_ns = 0
             self.cpu_start = 0
+            self.ticks_start = (0, 0)
             self.deadline = 0
             self.first = time.perf_counter_ns()
             self.transport.send(msg_type, wire)
@@ -390,16 +413,20 @@ async def measure(port: int, pid: int, payload: Any, kind: str, warmup: int, sec
                 if around is not None:
                     around(True)
                 self.cpu_start = server_cpu_ns(pid)
+                self.ticks_start = server_user_sys_ticks(pid)
                 self.start_ns = time.perf_counter_ns()
                 self.deadline = self.start_ns + int(seconds * 1e9)
             elif self.sent > warmup:
                 self.latencies.append(now - self.first)
                 if now >= self.deadline if count is None else len(self.latencies) >= count:
                     cpu = server_cpu_ns(pid) - self.cpu_start
+                    user, system = server_user_sys_ticks(pid)
                     if around is not None:
                         around(False)
                     done.set_result(Measurement(len(self.latencies), (now - self.start_ns) / 1e9,
-                                                cpu, self.latencies))
+                                                cpu, self.latencies,
+                                                user - self.ticks_start[0],
+                                                system - self.ticks_start[1]))
                     transport.send_close(WSCloseCode.OK)
                     transport.disconnect()
                     return
@@ -469,7 +496,22 @@ class Case:
     def median(self, installed: bool, key: Callable[[Measurement], float]) -> float:
         return statistics.median(key(m) for m in self.runs[installed])
 
+    def ticks(self, installed: bool) -> tuple[int, int]:
+        """User and sys clock ticks summed over every round of one variant."""
+        runs = self.runs[installed]
+        return sum(m.user_ticks for m in runs), sum(m.sys_ticks for m in runs)
+
+    def user_sys_us(self, installed: bool) -> tuple[float, float]:
+        """The median CPU per round trip (µs) split into user and sys by the
+        tick ratio of all rounds (the ticks are too coarse for one round)."""
+        cpu_us = self.median(installed, lambda m: m.cpu_per_rt_ns) / 1000
+        user, system = self.ticks(installed)
+        sys_share = system / (user + system) if user + system else 0.0
+        return cpu_us * (1 - sys_share), cpu_us * sys_share
+
     def row(self) -> dict[str, Any]:
+        shipped_user, shipped_sys = self.user_sys_us(False)
+        installed_user, installed_sys = self.user_sys_us(True)
         return {
             "host": self.host,
             "size": self.size,
@@ -478,6 +520,15 @@ class Case:
             "installed_per_s": round(self.median(True, lambda m: m.per_s), 1),
             "ratio": round(statistics.median(self.ratios()), 3),
             "cpu_ratio": round(statistics.median(self.cpu_ratios()), 3),
+            "shipped_cpu_us": round(shipped_user + shipped_sys, 2),
+            "installed_cpu_us": round(installed_user + installed_sys, 2),
+            "shipped_user_us": round(shipped_user, 2),
+            "shipped_sys_us": round(shipped_sys, 2),
+            "installed_user_us": round(installed_user, 2),
+            "installed_sys_us": round(installed_sys, 2),
+            "user_cpu_ratio": round(shipped_user / installed_user, 3) if installed_user else None,
+            "ceiling": round((shipped_user + shipped_sys) / shipped_sys, 3) if shipped_sys else None,
+            "ticks": min(sum(self.ticks(False)), sum(self.ticks(True))),
         }
 
 
@@ -554,6 +605,27 @@ def print_table(cases: list[Case]) -> None:
               f"{row['ratio']:>8.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
               f"{row['cpu_ratio']:>10.2f} ({min(cpu):.2f}-{max(cpu):.2f})"
               f"{p50[0]:>7.0f}/{p50[1]:<6.0f}{p99[0]:>7.0f}/{p99[1]:<6.0f}{ir:>10}")
+    print_cpu_split(cases)
+
+
+def print_cpu_split(cases: list[Case]) -> None:
+    """Server CPU per round trip, shipped/installed, split into user and sys."""
+    print(f"{'':<19}{'':>14}{'CPU us/rt':>16}{'user us':>16}{'sys us':>14}"
+          f"{'user ratio':>12}{'sys share':>11}{'ceiling':>9}{'ticks':>7}")
+    for case in cases:
+        row = case.row()
+        ceiling = f"{row['ceiling']:.2f}x" if row["ceiling"] else "-"
+        user_ratio = f"{row['user_cpu_ratio']:.2f}x" if row["user_cpu_ratio"] else "-"
+        share = row["shipped_sys_us"] / row["shipped_cpu_us"] if row["shipped_cpu_us"] else 0
+        print(f"{case.host:<19}{size_name(case.size) + ' ' + case.kind:>14}"
+              f"{row['shipped_cpu_us']:>9.1f}/{row['installed_cpu_us']:<6.1f}"
+              f"{row['shipped_user_us']:>9.1f}/{row['installed_user_us']:<6.1f}"
+              f"{row['shipped_sys_us']:>7.1f}/{row['installed_sys_us']:<6.1f}"
+              f"{user_ratio:>12}{100 * share:>10.0f}%{ceiling:>9}{row['ticks']:>7}")
+    print(f"  (shipped/installed; user and sys from /proc/PID/stat, sampled at the kernel tick"
+          f" and counted in 1/{CLOCK_TICKS} s: 'ticks' of the sparser variant, so the split"
+          f" is good to about 1/sqrt(ticks); ceiling = shipped CPU / shipped sys, the CPU ratio"
+          f" if installing removed all user time)")
 
 
 # ---- profiles ------------------------------------------------------------------------
