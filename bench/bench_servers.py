@@ -527,8 +527,12 @@ class Case:
             "installed_user_us": round(installed_user, 2),
             "installed_sys_us": round(installed_sys, 2),
             "user_cpu_ratio": round(shipped_user / installed_user, 3) if installed_user else None,
-            "ceiling": round((shipped_user + shipped_sys) / shipped_sys, 3) if shipped_sys else None,
+            "ceiling": (round((shipped_user + shipped_sys) / shipped_sys, 3)
+                        if shipped_sys else None),
             "ticks": min(sum(self.ticks(False)), sum(self.ticks(True))),
+            **({"shipped_ir": round(self.instructions[False]),
+                "installed_ir": round(self.instructions[True])}
+               if len(self.instructions) == 2 else {}),
         }
 
 
@@ -611,21 +615,23 @@ def print_table(cases: list[Case]) -> None:
 def print_cpu_split(cases: list[Case]) -> None:
     """Server CPU per round trip, shipped/installed, split into user and sys."""
     print(f"{'':<19}{'':>14}{'CPU us/rt':>16}{'user us':>16}{'sys us':>14}"
-          f"{'user ratio':>12}{'sys share':>11}{'ceiling':>9}{'ticks':>7}")
+          f"{'user ratio':>12}{'sys share':>11}{'ceiling':>9}{'ticks':>7}{'kIr/rt':>16}")
     for case in cases:
         row = case.row()
         ceiling = f"{row['ceiling']:.2f}x" if row["ceiling"] else "-"
         user_ratio = f"{row['user_cpu_ratio']:.2f}x" if row["user_cpu_ratio"] else "-"
         share = row["shipped_sys_us"] / row["shipped_cpu_us"] if row["shipped_cpu_us"] else 0
+        ir = (f"{row['shipped_ir'] / 1000:>9.0f}/{row['installed_ir'] / 1000:<6.0f}"
+              if "shipped_ir" in row else "")
         print(f"{case.host:<19}{size_name(case.size) + ' ' + case.kind:>14}"
               f"{row['shipped_cpu_us']:>9.1f}/{row['installed_cpu_us']:<6.1f}"
               f"{row['shipped_user_us']:>9.1f}/{row['installed_user_us']:<6.1f}"
               f"{row['shipped_sys_us']:>7.1f}/{row['installed_sys_us']:<6.1f}"
-              f"{user_ratio:>12}{100 * share:>10.0f}%{ceiling:>9}{row['ticks']:>7}")
+              f"{user_ratio:>12}{100 * share:>10.0f}%{ceiling:>9}{row['ticks']:>7}{ir}")
     print(f"  (shipped/installed; user and sys from /proc/PID/stat, sampled at the kernel tick"
           f" and counted in 1/{CLOCK_TICKS} s: 'ticks' of the sparser variant, so the split"
           f" is good to about 1/sqrt(ticks); ceiling = shipped CPU / shipped sys, the CPU ratio"
-          f" if installing removed all user time)")
+          f" if installing removed all user time; kIr/rt: user-space instructions, --callgrind)")
 
 
 # ---- profiles ------------------------------------------------------------------------
