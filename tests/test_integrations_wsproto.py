@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_integrations import chunked, differential, frame, text
+from test_integrations import HANDSHAKE, chunked, differential, frame, text
 
 from wsfast import integrations
 from wsfast._backend import MODULES
@@ -162,6 +162,41 @@ def test_echo_round_trips(client: bool, backend: Any, patched_with: None,
         return log
 
     differential("wsproto", echo)
+
+
+def test_ws_connection_handshake_and_messages_split_at_every_position(
+        backend: Any, patched_with: None) -> None:
+    # WSConnection (uvicorn's object): the handshake's events, then the
+    # connection's, whatever the split; the server accepts and echoes.
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Message, Request
+
+    rng = random.Random(SEED + 6)
+    streams = [
+        HANDSHAKE + frame(1, text(rng, 5), key=rng.randbytes(4))
+        + frame(9, b"p", key=rng.randbytes(4)) + frame(2, b"\x00" * 130, key=rng.randbytes(4)),
+        HANDSHAKE + frame(2, b"x", fin=False, key=rng.randbytes(4)) + frame(3, b"", key=b"abcd"),
+        HANDSHAKE + frame(8, (1001).to_bytes(2, "big"), key=rng.randbytes(4)),
+    ]
+
+    def run_ws(chunks: list[bytes]) -> list[Any]:
+        connection = WSConnection(ConnectionType.SERVER)
+        log: list[Any] = []
+        for chunk in chunks:
+            connection.receive_data(chunk)
+            for event in connection.events():
+                log.append(repr(event))
+                if isinstance(event, Request):
+                    log.append(connection.send(AcceptConnection()))
+                elif isinstance(event, Message):
+                    log.append(connection.send(Message(data=event.data)))
+            log.append(connection.state)
+        return log
+
+    for stream in streams:
+        for cut in range(1, len(stream)):
+            chunks = [stream[:cut], stream[cut:]]
+            differential("wsproto", lambda: run_ws(chunks))
 
 
 def test_connections_made_while_installed_take_the_new_paths() -> None:

@@ -37,6 +37,8 @@
   directly instead of through ``received_frames``; ``Connection.receive_data``
   appends to the frame buffer directly. Both run the original for any
   subclass of wsproto's protocol, decoder or buffer.
+- ``WSConnection.events`` (what uvicorn iterates): the handshake's queued
+  events read directly, then the connection's events, as wsproto does.
 """
 
 from __future__ import annotations
@@ -364,6 +366,27 @@ def _fast_events(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return events
 
 
+def _fast_ws_events(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    from wsproto.handshake import H11Handshake
+
+    own = vars(H11Handshake)["events"]  # the queue loop below stands for it
+
+    def events(self: Any) -> Any:
+        # WSConnection.events: the handshake's queued events (without the
+        # handshake's generator), then the connection's.
+        handshake = self.handshake
+        if type(handshake) is H11Handshake and vars(H11Handshake)["events"] is own:
+            queued = handshake._events
+            while queued:
+                yield queued.popleft()
+        else:
+            yield from handshake.events()
+        if self.connection is not None:
+            yield from self.connection.events()
+
+    return events
+
+
 def _fast_receive_data(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
     from wsproto import frame_protocol as fp
     from wsproto.connection import ConnectionState
@@ -403,3 +426,5 @@ def patches() -> Iterator[Patch]:
     yield (connection, "send", _fast_send(vars(connection)["send"]))
     yield (connection, "events", _fast_events(vars(connection)["events"]))
     yield (connection, "receive_data", _fast_receive_data(vars(connection)["receive_data"]))
+    ws_connection = importlib.import_module("wsproto").WSConnection
+    yield (ws_connection, "events", _fast_ws_events(vars(ws_connection)["events"]))
