@@ -650,8 +650,10 @@ FRAMING: dict[str, list[tuple[str, set[str] | None]]] = {
                            ("websockets/legacy/protocol.py", {"read_data_frame", "read_frame",
                                                               "write_frame", "read_message",
                                                               "write_frame_sync"})],
-    "uvicorn-wsproto": [("wsproto/frame_protocol.py", None)],
-    "hypercorn": [("wsproto/frame_protocol.py", None)],
+    # wsproto's frame protocol and its connection objects' event loops.
+    "uvicorn-wsproto": [("wsproto/frame_protocol.py", None), ("wsproto/connection.py", None),
+                        ("wsproto/__init__.py", None)],
+    "hypercorn": [("wsproto/frame_protocol.py", None), ("wsproto/connection.py", None)],
     "tornado": [("tornado/websocket.py", {"_receive_frame", "_write_frame", "_handle_message",
                                            "write_message", "_websocket_mask", "_read_bytes",
                                            "_receive_frame_loop"}),
