@@ -26,11 +26,12 @@ Fairness:
   ``/proc/PID/task/*/schedstat`` around the counted window: far less
   sensitive to other load than wall clock. ``--callgrind`` adds the
   server's user-space instructions per round trip (valgrind, slow);
-- that CPU time is split into user and kernel (sys) time with the utime and
-  stime fields of ``/proc/PID/stat`` read around the same window. The kernel
-  samples the split at its timer tick and reports it in 1/100 s units, so
-  the split is summed over all rounds of a case (the table says over how
-  many ticks) and scaled onto the exact schedstat total. The ``ceiling`` is
+- that CPU time is split into user and kernel (sys) time with the process's
+  utime and stime read around the same window (taskstats; /proc/PID/stat
+  where that is missing). The kernel samples the split at its timer tick
+  (every few ms), so the split is summed over all rounds of a case (the
+  table says over how much CPU time) and scaled onto the exact schedstat
+  total. The ``ceiling`` is
   shipped CPU / shipped sys per round trip: the CPU ratio installing wsfast
   could reach if it removed every user-space instruction and left the
   kernel's work (socket reads and writes, loopback TCP) as it was.
@@ -58,7 +59,9 @@ import json
 import os
 import platform
 import signal
+import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -324,16 +327,84 @@ def server_cpu_ns(pid: int) -> int:
     return total
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+class UserSysClock:
+    """User and kernel CPU time of a whole process so far, in µs.
+
+    From taskstats (generic netlink, no privilege needed): the kernel's own
+    tick-sampled utime and stime of every thread. /proc/PID/stat reports the
+    same samples, but rescaled onto the exact runtime and never allowed to go
+    down, which moves time between user and sys from one read to the next;
+    it is the fallback where taskstats is missing.
+    """
+
+    _HEADER = struct.Struct("IHHII")
+
+    def __init__(self) -> None:
+        self.source = "/proc/PID/stat"
+        self._socket: Any = None
+        self._family = 0
+        try:
+            self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16)  # GENERIC
+            self._socket.bind((0, 0))
+            # CTRL_CMD_GETFAMILY "TASKSTATS" -> CTRL_ATTR_FAMILY_ID
+            attrs = self._request(self._socket, 0x10, 3, 2, b"TASKSTATS\0")
+            self._family = struct.unpack_from("H", attrs[1])[0]
+            self.read(os.getpid())
+            self.source = "taskstats"
+        except (OSError, KeyError, struct.error, AttributeError):
+            self.close()
+
+    def close(self) -> None:
+        """Read /proc/PID/stat from now on."""
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    @classmethod
+    def _request(cls, sock: Any, family: int, command: int, attr: int,
+                 value: bytes) -> dict[int, bytes]:
+        attribute = struct.pack("HH", 4 + len(value), attr) + value
+        attribute += b"\0" * (-len(attribute) % 4)
+        body = struct.pack("BBH", command, 1, 0) + attribute
+        sock.send(cls._HEADER.pack(16 + len(body), family, 1, 0, 0) + body)  # NLM_F_REQUEST
+        reply = sock.recv(65536)
+        length, kind = struct.unpack_from("IH", reply)
+        if kind == 2:  # NLMSG_ERROR
+            raise OSError(-struct.unpack_from("i", reply, 16)[0], "netlink error")
+        return cls._attributes(reply[20:length])
+
+    @staticmethod
+    def _attributes(data: bytes) -> dict[int, bytes]:
+        found = {}
+        while len(data) >= 4:
+            length, kind = struct.unpack_from("HH", data)
+            found[kind & 0x3FFF] = data[4:length]
+            data = data[(length + 3) & ~3:]
+        return found
+
+    def read(self, pid: int) -> tuple[int, int]:
+        if self._socket is not None:
+            # TASKSTATS_CMD_GET by TGID -> AGGR_TGID -> STATS: struct taskstats,
+            # ac_utime and ac_stime (µs) at offsets 152 and 160.
+            reply = self._request(self._socket, self._family, 1, 2, struct.pack("I", pid))
+            stats = self._attributes(reply[5])[3]
+            user, system = struct.unpack_from("QQ", stats, 152)
+            return int(user), int(system)
+        with open(f"/proc/{pid}/stat") as f:
+            # The command name (field 2) may hold spaces: split after its ')'.
+            fields = f.read().rsplit(")", 1)[1].split()
+        tick_us = 1_000_000 // os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) * tick_us, int(fields[12]) * tick_us
 
 
-def server_user_sys_ticks(pid: int) -> tuple[int, int]:
-    """User and kernel CPU time of the whole process so far (utime and stime
-    of /proc/PID/stat, in 1/CLOCK_TICKS s; exited threads included)."""
-    with open(f"/proc/{pid}/stat") as f:
-        # The command name (field 2) may hold spaces: split after its ')'.
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]), int(fields[12])
+_clock: list[UserSysClock] = []
+
+
+def user_sys_clock() -> UserSysClock:
+    """The client's one clock (opened on first use: the servers need none)."""
+    if not _clock:
+        _clock.append(UserSysClock())
+    return _clock[0]
 
 
 @dataclass
@@ -342,8 +413,8 @@ class Measurement:
     seconds: float
     cpu_ns: int
     latencies_ns: list[int] = field(repr=False)
-    user_ticks: int = 0
-    sys_ticks: int = 0
+    user_us: int = 0
+    sys_us: int = 0
 
     @property
     def per_s(self) -> float:
@@ -388,7 +459,7 @@ async def measure(port: int, pid: int, payload: Any, kind: str, warmup: int, sec
             self.latencies: list[int] = []
             self.start_ns = 0
             self.cpu_start = 0
-            self.ticks_start = (0, 0)
+            self.user_sys_start = (0, 0)
             self.deadline = 0
             self.first = time.perf_counter_ns()
             self.transport.send(msg_type, wire)
@@ -413,20 +484,20 @@ async def measure(port: int, pid: int, payload: Any, kind: str, warmup: int, sec
                 if around is not None:
                     around(True)
                 self.cpu_start = server_cpu_ns(pid)
-                self.ticks_start = server_user_sys_ticks(pid)
+                self.user_sys_start = user_sys_clock().read(pid)
                 self.start_ns = time.perf_counter_ns()
                 self.deadline = self.start_ns + int(seconds * 1e9)
             elif self.sent > warmup:
                 self.latencies.append(now - self.first)
                 if now >= self.deadline if count is None else len(self.latencies) >= count:
                     cpu = server_cpu_ns(pid) - self.cpu_start
-                    user, system = server_user_sys_ticks(pid)
+                    user, system = user_sys_clock().read(pid)
                     if around is not None:
                         around(False)
                     done.set_result(Measurement(len(self.latencies), (now - self.start_ns) / 1e9,
                                                 cpu, self.latencies,
-                                                user - self.ticks_start[0],
-                                                system - self.ticks_start[1]))
+                                                user - self.user_sys_start[0],
+                                                system - self.user_sys_start[1]))
                     transport.send_close(WSCloseCode.OK)
                     transport.disconnect()
                     return
@@ -496,16 +567,16 @@ class Case:
     def median(self, installed: bool, key: Callable[[Measurement], float]) -> float:
         return statistics.median(key(m) for m in self.runs[installed])
 
-    def ticks(self, installed: bool) -> tuple[int, int]:
-        """User and sys clock ticks summed over every round of one variant."""
+    def sampled(self, installed: bool) -> tuple[int, int]:
+        """User and sys µs, as the kernel sampled them, over every round of one variant."""
         runs = self.runs[installed]
-        return sum(m.user_ticks for m in runs), sum(m.sys_ticks for m in runs)
+        return sum(m.user_us for m in runs), sum(m.sys_us for m in runs)
 
     def user_sys_us(self, installed: bool) -> tuple[float, float]:
         """The median CPU per round trip (µs) split into user and sys by the
-        tick ratio of all rounds (the ticks are too coarse for one round)."""
+        sampled ratio of all rounds (one round holds too few ticks)."""
         cpu_us = self.median(installed, lambda m: m.cpu_per_rt_ns) / 1000
-        user, system = self.ticks(installed)
+        user, system = self.sampled(installed)
         sys_share = system / (user + system) if user + system else 0.0
         return cpu_us * (1 - sys_share), cpu_us * sys_share
 
@@ -529,7 +600,7 @@ class Case:
             "user_cpu_ratio": round(shipped_user / installed_user, 3) if installed_user else None,
             "ceiling": (round((shipped_user + shipped_sys) / shipped_sys, 3)
                         if shipped_sys else None),
-            "ticks": min(sum(self.ticks(False)), sum(self.ticks(True))),
+            "split_ms": round(min(sum(self.sampled(False)), sum(self.sampled(True))) / 1000),
             **({"shipped_ir": round(self.instructions[False]),
                 "installed_ir": round(self.instructions[True])}
                if len(self.instructions) == 2 else {}),
@@ -615,7 +686,7 @@ def print_table(cases: list[Case]) -> None:
 def print_cpu_split(cases: list[Case]) -> None:
     """Server CPU per round trip, shipped/installed, split into user and sys."""
     print(f"{'':<19}{'':>14}{'CPU us/rt':>16}{'user us':>16}{'sys us':>14}"
-          f"{'user ratio':>12}{'sys share':>11}{'ceiling':>9}{'ticks':>7}{'kIr/rt':>16}")
+          f"{'user ratio':>12}{'sys share':>11}{'ceiling':>9}{'split ms':>9}{'kIr/rt':>16}")
     for case in cases:
         row = case.row()
         ceiling = f"{row['ceiling']:.2f}x" if row["ceiling"] else "-"
@@ -627,11 +698,13 @@ def print_cpu_split(cases: list[Case]) -> None:
               f"{row['shipped_cpu_us']:>9.1f}/{row['installed_cpu_us']:<6.1f}"
               f"{row['shipped_user_us']:>9.1f}/{row['installed_user_us']:<6.1f}"
               f"{row['shipped_sys_us']:>7.1f}/{row['installed_sys_us']:<6.1f}"
-              f"{user_ratio:>12}{100 * share:>10.0f}%{ceiling:>9}{row['ticks']:>7}{ir}")
-    print(f"  (shipped/installed; user and sys from /proc/PID/stat, sampled at the kernel tick"
-          f" and counted in 1/{CLOCK_TICKS} s: 'ticks' of the sparser variant, so the split"
-          f" is good to about 1/sqrt(ticks); ceiling = shipped CPU / shipped sys, the CPU ratio"
-          f" if installing removed all user time; kIr/rt: user-space instructions, --callgrind)")
+              f"{user_ratio:>12}{100 * share:>10.0f}%{ceiling:>9}{row['split_ms']:>9}{ir}")
+    source = user_sys_clock().source
+    print(f"  (shipped/installed, per round trip; user and sys from {source}, sampled"
+          f" at the kernel's timer tick: 'split ms' is the sampled CPU time of the sparser"
+          f" variant, each tick a few ms, so a split over under ~500 ms is rough; ceiling ="
+          f" shipped CPU / shipped sys, the CPU ratio if installing removed all user time;"
+          f" kIr/rt: user-space instructions, --callgrind)")
 
 
 # ---- profiles ------------------------------------------------------------------------
