@@ -25,12 +25,21 @@ Fairness:
 - besides wall clock, the server's CPU time per round trip is read from
   ``/proc/PID/task/*/schedstat`` around the counted window: far less
   sensitive to other load than wall clock. ``--callgrind`` adds the
-  server's user-space instructions per round trip (valgrind, slow).
+  server's user-space instructions per round trip (valgrind, slow);
+- that CPU time is split into user and kernel (sys) time with the process's
+  utime and stime read around the same window (taskstats; /proc/PID/stat
+  where that is missing). The kernel samples the split at its timer tick
+  (every few ms), so the split is summed over all rounds of a case (the
+  table says over how much CPU time) and scaled onto the exact schedstat
+  total. The ``ceiling`` is
+  shipped CPU / shipped sys per round trip: the CPU ratio installing wsfast
+  could reach if it removed every user-space instruction and left the
+  kernel's work (socket reads and writes, loopback TCP) as it was.
 
 Ratios: ``ratio`` = installed / shipped round trips per second (median of the
 rounds, spread min-max); ``cpu_ratio`` = shipped / installed server CPU per
-round trip. Above 1 means wsfast made it faster. A spread that straddles 1.0
-means no measurable change.
+round trip; ``user_cpu_ratio`` the same for user time alone. Above 1 means
+wsfast made it faster. A spread that straddles 1.0 means no measurable change.
 
 Run:      python bench/bench_servers.py [--quick] [--hosts a,b] [--json PATH] [--callgrind]
 Profile:  python bench/bench_servers.py --profile HOST [--size N --kind text|binary]
@@ -50,7 +59,9 @@ import json
 import os
 import platform
 import signal
+import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -316,12 +327,94 @@ def server_cpu_ns(pid: int) -> int:
     return total
 
 
+class UserSysClock:
+    """User and kernel CPU time of a whole process so far, in µs.
+
+    From taskstats (generic netlink, no privilege needed): the kernel's own
+    tick-sampled utime and stime of every thread. /proc/PID/stat reports the
+    same samples, but rescaled onto the exact runtime and never allowed to go
+    down, which moves time between user and sys from one read to the next;
+    it is the fallback where taskstats is missing.
+    """
+
+    _HEADER = struct.Struct("IHHII")
+
+    def __init__(self) -> None:
+        self.source = "/proc/PID/stat"
+        self._socket: Any = None
+        self._family = 0
+        try:
+            self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16)  # GENERIC
+            self._socket.bind((0, 0))
+            # CTRL_CMD_GETFAMILY "TASKSTATS" -> CTRL_ATTR_FAMILY_ID
+            attrs = self._request(self._socket, 0x10, 3, 2, b"TASKSTATS\0")
+            self._family = struct.unpack_from("H", attrs[1])[0]
+            self.read(os.getpid())
+            self.source = "taskstats"
+        except (OSError, KeyError, struct.error, AttributeError):
+            self.close()
+
+    def close(self) -> None:
+        """Read /proc/PID/stat from now on."""
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
+    @classmethod
+    def _request(cls, sock: Any, family: int, command: int, attr: int,
+                 value: bytes) -> dict[int, bytes]:
+        attribute = struct.pack("HH", 4 + len(value), attr) + value
+        attribute += b"\0" * (-len(attribute) % 4)
+        body = struct.pack("BBH", command, 1, 0) + attribute
+        sock.send(cls._HEADER.pack(16 + len(body), family, 1, 0, 0) + body)  # NLM_F_REQUEST
+        reply = sock.recv(65536)
+        length, kind = struct.unpack_from("IH", reply)
+        if kind == 2:  # NLMSG_ERROR
+            raise OSError(-struct.unpack_from("i", reply, 16)[0], "netlink error")
+        return cls._attributes(reply[20:length])
+
+    @staticmethod
+    def _attributes(data: bytes) -> dict[int, bytes]:
+        found = {}
+        while len(data) >= 4:
+            length, kind = struct.unpack_from("HH", data)
+            found[kind & 0x3FFF] = data[4:length]
+            data = data[(length + 3) & ~3:]
+        return found
+
+    def read(self, pid: int) -> tuple[int, int]:
+        if self._socket is not None:
+            # TASKSTATS_CMD_GET by TGID -> AGGR_TGID -> STATS: struct taskstats,
+            # ac_utime and ac_stime (µs) at offsets 152 and 160.
+            reply = self._request(self._socket, self._family, 1, 2, struct.pack("I", pid))
+            stats = self._attributes(reply[5])[3]
+            user, system = struct.unpack_from("QQ", stats, 152)
+            return int(user), int(system)
+        with open(f"/proc/{pid}/stat") as f:
+            # The command name (field 2) may hold spaces: split after its ')'.
+            fields = f.read().rsplit(")", 1)[1].split()
+        tick_us = 1_000_000 // os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) * tick_us, int(fields[12]) * tick_us
+
+
+_clock: list[UserSysClock] = []
+
+
+def user_sys_clock() -> UserSysClock:
+    """The client's one clock (opened on first use: the servers need none)."""
+    if not _clock:
+        _clock.append(UserSysClock())
+    return _clock[0]
+
+
 @dataclass
 class Measurement:
     count: int
     seconds: float
     cpu_ns: int
     latencies_ns: list[int] = field(repr=False)
+    user_us: int = 0
+    sys_us: int = 0
 
     @property
     def per_s(self) -> float:
@@ -366,6 +459,7 @@ async def measure(port: int, pid: int, payload: Any, kind: str, warmup: int, sec
             self.latencies: list[int] = []
             self.start_ns = 0
             self.cpu_start = 0
+            self.user_sys_start = (0, 0)
             self.deadline = 0
             self.first = time.perf_counter_ns()
             self.transport.send(msg_type, wire)
@@ -390,16 +484,20 @@ async def measure(port: int, pid: int, payload: Any, kind: str, warmup: int, sec
                 if around is not None:
                     around(True)
                 self.cpu_start = server_cpu_ns(pid)
+                self.user_sys_start = user_sys_clock().read(pid)
                 self.start_ns = time.perf_counter_ns()
                 self.deadline = self.start_ns + int(seconds * 1e9)
             elif self.sent > warmup:
                 self.latencies.append(now - self.first)
                 if now >= self.deadline if count is None else len(self.latencies) >= count:
                     cpu = server_cpu_ns(pid) - self.cpu_start
+                    user, system = user_sys_clock().read(pid)
                     if around is not None:
                         around(False)
                     done.set_result(Measurement(len(self.latencies), (now - self.start_ns) / 1e9,
-                                                cpu, self.latencies))
+                                                cpu, self.latencies,
+                                                user - self.user_sys_start[0],
+                                                system - self.user_sys_start[1]))
                     transport.send_close(WSCloseCode.OK)
                     transport.disconnect()
                     return
@@ -469,7 +567,22 @@ class Case:
     def median(self, installed: bool, key: Callable[[Measurement], float]) -> float:
         return statistics.median(key(m) for m in self.runs[installed])
 
+    def sampled(self, installed: bool) -> tuple[int, int]:
+        """User and sys µs, as the kernel sampled them, over every round of one variant."""
+        runs = self.runs[installed]
+        return sum(m.user_us for m in runs), sum(m.sys_us for m in runs)
+
+    def user_sys_us(self, installed: bool) -> tuple[float, float]:
+        """The median CPU per round trip (µs) split into user and sys by the
+        sampled ratio of all rounds (one round holds too few ticks)."""
+        cpu_us = self.median(installed, lambda m: m.cpu_per_rt_ns) / 1000
+        user, system = self.sampled(installed)
+        sys_share = system / (user + system) if user + system else 0.0
+        return cpu_us * (1 - sys_share), cpu_us * sys_share
+
     def row(self) -> dict[str, Any]:
+        shipped_user, shipped_sys = self.user_sys_us(False)
+        installed_user, installed_sys = self.user_sys_us(True)
         return {
             "host": self.host,
             "size": self.size,
@@ -478,6 +591,19 @@ class Case:
             "installed_per_s": round(self.median(True, lambda m: m.per_s), 1),
             "ratio": round(statistics.median(self.ratios()), 3),
             "cpu_ratio": round(statistics.median(self.cpu_ratios()), 3),
+            "shipped_cpu_us": round(shipped_user + shipped_sys, 2),
+            "installed_cpu_us": round(installed_user + installed_sys, 2),
+            "shipped_user_us": round(shipped_user, 2),
+            "shipped_sys_us": round(shipped_sys, 2),
+            "installed_user_us": round(installed_user, 2),
+            "installed_sys_us": round(installed_sys, 2),
+            "user_cpu_ratio": round(shipped_user / installed_user, 3) if installed_user else None,
+            "ceiling": (round((shipped_user + shipped_sys) / shipped_sys, 3)
+                        if shipped_sys else None),
+            "split_ms": round(min(sum(self.sampled(False)), sum(self.sampled(True))) / 1000),
+            **({"shipped_ir": round(self.instructions[False]),
+                "installed_ir": round(self.instructions[True])}
+               if len(self.instructions) == 2 else {}),
         }
 
 
@@ -554,6 +680,31 @@ def print_table(cases: list[Case]) -> None:
               f"{row['ratio']:>8.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
               f"{row['cpu_ratio']:>10.2f} ({min(cpu):.2f}-{max(cpu):.2f})"
               f"{p50[0]:>7.0f}/{p50[1]:<6.0f}{p99[0]:>7.0f}/{p99[1]:<6.0f}{ir:>10}")
+    print_cpu_split(cases)
+
+
+def print_cpu_split(cases: list[Case]) -> None:
+    """Server CPU per round trip, shipped/installed, split into user and sys."""
+    print(f"{'':<19}{'':>14}{'CPU us/rt':>16}{'user us':>16}{'sys us':>14}"
+          f"{'user ratio':>12}{'sys share':>11}{'ceiling':>9}{'split ms':>9}{'kIr/rt':>16}")
+    for case in cases:
+        row = case.row()
+        ceiling = f"{row['ceiling']:.2f}x" if row["ceiling"] else "-"
+        user_ratio = f"{row['user_cpu_ratio']:.2f}x" if row["user_cpu_ratio"] else "-"
+        share = row["shipped_sys_us"] / row["shipped_cpu_us"] if row["shipped_cpu_us"] else 0
+        ir = (f"{row['shipped_ir'] / 1000:>9.0f}/{row['installed_ir'] / 1000:<6.0f}"
+              if "shipped_ir" in row else "")
+        print(f"{case.host:<19}{size_name(case.size) + ' ' + case.kind:>14}"
+              f"{row['shipped_cpu_us']:>9.1f}/{row['installed_cpu_us']:<6.1f}"
+              f"{row['shipped_user_us']:>9.1f}/{row['installed_user_us']:<6.1f}"
+              f"{row['shipped_sys_us']:>7.1f}/{row['installed_sys_us']:<6.1f}"
+              f"{user_ratio:>12}{100 * share:>10.0f}%{ceiling:>9}{row['split_ms']:>9}{ir}")
+    source = user_sys_clock().source
+    print(f"  (shipped/installed, per round trip; user and sys from {source}, sampled"
+          f" at the kernel's timer tick: 'split ms' is the sampled CPU time of the sparser"
+          f" variant, each tick a few ms, so a split over under ~500 ms is rough; ceiling ="
+          f" shipped CPU / shipped sys, the CPU ratio if installing removed all user time;"
+          f" kIr/rt: user-space instructions, --callgrind)")
 
 
 # ---- profiles ------------------------------------------------------------------------
@@ -572,8 +723,10 @@ FRAMING: dict[str, list[tuple[str, set[str] | None]]] = {
                            ("websockets/legacy/protocol.py", {"read_data_frame", "read_frame",
                                                               "write_frame", "read_message",
                                                               "write_frame_sync"})],
-    "uvicorn-wsproto": [("wsproto/frame_protocol.py", None)],
-    "hypercorn": [("wsproto/frame_protocol.py", None)],
+    # wsproto's frame protocol and its connection objects' event loops.
+    "uvicorn-wsproto": [("wsproto/frame_protocol.py", None), ("wsproto/connection.py", None),
+                        ("wsproto/__init__.py", None)],
+    "hypercorn": [("wsproto/frame_protocol.py", None), ("wsproto/connection.py", None)],
     "tornado": [("tornado/websocket.py", {"_receive_frame", "_write_frame", "_handle_message",
                                            "write_message", "_websocket_mask", "_read_bytes",
                                            "_receive_frame_loop"}),

@@ -22,11 +22,28 @@
 - ``FrameDecoder.process_buffer``: with no extension and the rest of the
   frame's payload already buffered, the payload is unmasked straight out of
   the buffer into the frame's ``bytes`` (one copy instead of four); anything
-  else runs the original.
+  else runs the original. A frame whose payload is only partly buffered is
+  delivered as far as it goes, as wsproto does, with the same single copy.
+- ``FrameProtocol._parse_more_gen`` (the generator behind
+  ``received_frames``, made per connection): a whole unfragmented text or
+  binary message that is already buffered, on a connection with no
+  extension and no message in progress, is parsed, unmasked and decoded in
+  one step, leaving the frame and message decoders in the state wsproto's
+  own steps leave them in. Every other frame (control frames, fragments,
+  partial payloads, anything that fails a check) goes through wsproto's
+  steps: ``process_buffer``, ``MessageDecoder.process_frame``,
+  ``_process_close``.
+- ``Connection.events``: wsproto's loop, reading the frame generator
+  directly instead of through ``received_frames``; ``Connection.receive_data``
+  appends to the frame buffer directly. Both run the original for any
+  subclass of wsproto's protocol, decoder or buffer.
+- ``WSConnection.events`` (what uvicorn iterates): the handshake's queued
+  events read directly, then the connection's events, as wsproto does.
 """
 
 from __future__ import annotations
 
+import codecs
 import importlib
 import os
 from collections.abc import Callable, Iterator
@@ -40,6 +57,7 @@ from . import Patch
 __all__ = ["Masker", "patches"]
 
 _mask = impl.mask
+_utf_8_decode = codecs.utf_8_decode
 
 
 class Masker:
@@ -186,13 +204,15 @@ def _fast_process_buffer(original: Callable[[Any], Any]) -> Callable[[Any], Any]
         remaining = header.payload_len - self.payload_consumed
         start = buffer.bytes_used
         data = buffer.buffer
+        available = len(data) - start
         if (self.extensions or type(buffer) is not buffer_class or not remaining
-                or len(data) - start < remaining
+                or available <= 0 or len(data) < self.payload_required
                 or type(masker) not in (Masker, null_masker)):
             return original(self)
-        # The whole rest of the payload is here: consume, commit and unmask
-        # it in one step (what consume_at_most, commit and process do).
-        end = start + remaining
+        # What consume_at_most, commit and process do, in one copy: the rest
+        # of the payload, or as much of it as is here.
+        count = remaining if available >= remaining else available
+        end = start + count
         with memoryview(data) as view:
             if type(masker) is Masker:
                 payload = masker.process_bytes(view[start:end])
@@ -200,7 +220,11 @@ def _fast_process_buffer(original: Callable[[Any], Any]) -> Callable[[Any], Any]
                 payload = view[start:end].tobytes()
         del data[:end]
         buffer.bytes_used = 0
-        self.payload_consumed += remaining
+        self.payload_consumed += count
+        if count < remaining:
+            frame = frame_class(self.effective_opcode, payload, False, header.fin)
+            self.effective_opcode = continuation
+            return frame
         frame = frame_class(self.effective_opcode, payload, True, header.fin)
         self.header = None
         self.effective_opcode = None
@@ -208,6 +232,183 @@ def _fast_process_buffer(original: Callable[[Any], Any]) -> Callable[[Any], Any]
         return frame
 
     return process_buffer
+
+
+def _fast_parse_more_gen(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    from wsproto import frame_protocol as fp
+
+    decoder_class = fp.FrameDecoder
+    buffer_class = fp.Buffer
+    message_decoder_class = fp.MessageDecoder
+    new_frame = tuple.__new__  # Frame is a NamedTuple: the same object, without its __new__
+    frame_class = fp.Frame
+    parse_failed = fp.ParseFailed
+    invalid_payload = fp.CloseReason.INVALID_FRAME_PAYLOAD_DATA
+    close_opcode = fp.Opcode.CLOSE
+    text, binary = fp.Opcode.TEXT, fp.Opcode.BINARY
+    frame_parse = impl._frame_parse
+
+    def _parse_more_gen(self: Any) -> Any:
+        # wsproto's generator, step for step; a whole buffered message takes
+        # the short way.
+        self.extensions = [ext for ext in self.extensions if ext.enabled()]
+        closed = False
+        while not closed:
+            decoder = self._frame_decoder
+            messages = self._message_decoder
+            if (type(decoder) is decoder_class and decoder.header is None
+                    and not decoder.extensions and type(messages) is message_decoder_class
+                    and messages.opcode is None and messages.decoder is None):
+                buffer = decoder.buffer
+                data = buffer.buffer
+                if type(buffer) is buffer_class and not buffer.bytes_used:
+                    if len(data) < 2:
+                        yield None  # what parse_header's consume_exactly(2) finds
+                        continue
+                    # FIN set, no RSV bit, masked as the role expects (or a
+                    # negative status): anything else takes wsproto's steps.
+                    size, first, length, _ = frame_parse(data, 0, MAX_FRAME_HEADER, 0,
+                                                         not decoder.client, NO_LIMIT)
+                    end = size + length
+                    if size > 0 and first in (0x81, 0x82) and len(data) >= end:
+                        with memoryview(data) as view:
+                            if decoder.client:
+                                payload = view[size:end].tobytes()
+                            else:
+                                payload = _mask(view[size:end], data[size - 4:size])
+                        del data[:end]
+                        # The state process_buffer leaves after a whole frame.
+                        decoder.payload_required = 0
+                        decoder.payload_consumed = length
+                        decoder.masker = None
+                        decoder.effective_opcode = None
+                        if first == 0x82:
+                            yield new_frame(frame_class, (binary, payload, True, True))
+                            continue
+                        try:
+                            string = _utf_8_decode(payload, "strict", True)[0]
+                        except UnicodeDecodeError as exc:
+                            # What MessageDecoder leaves behind on a decoding error.
+                            messages.opcode = text
+                            messages.decoder = vars(fp)["getincrementaldecoder"]("utf-8")()
+                            raise parse_failed(str(exc), invalid_payload)  # noqa: B904 (as wsproto)
+                        yield new_frame(frame_class, (text, string, True, True))
+                        continue
+            frame = decoder.process_buffer()
+            if frame is not None:
+                if not frame.opcode.iscontrol():
+                    frame = messages.process_frame(frame)
+                elif frame.opcode == close_opcode:
+                    frame = self._process_close(frame)
+                    closed = True
+            yield frame
+
+    return _parse_more_gen
+
+
+def _fast_events(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    from wsproto import frame_protocol as fp
+    from wsproto.connection import ConnectionState
+    from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+
+    protocol_class = fp.FrameProtocol
+    own = vars(protocol_class)["received_frames"]  # the loop below stands for it
+    parse_failed = fp.ParseFailed
+    text, binary = fp.Opcode.TEXT, fp.Opcode.BINARY
+    ping, pong, close = fp.Opcode.PING, fp.Opcode.PONG, fp.Opcode.CLOSE
+    local_closing, remote_closing = ConnectionState.LOCAL_CLOSING, ConnectionState.REMOTE_CLOSING
+    closed_state = ConnectionState.CLOSED
+
+    def events(self: Any) -> Any:
+        proto = self._proto
+        if type(proto) is not protocol_class or vars(protocol_class)["received_frames"] is not own:
+            yield from original(self)
+            return
+        queued = self._events
+        while queued:
+            yield queued.popleft()
+        # wsproto's loop over received_frames(), which is this loop over
+        # the protocol's frame generator up to its first None.
+        try:
+            for frame in self._proto._parse_more:
+                if frame is None:
+                    break
+                opcode = frame.opcode
+                if opcode is text:
+                    assert isinstance(frame.payload, str)
+                    yield TextMessage(data=frame.payload, frame_finished=frame.frame_finished,
+                                      message_finished=frame.message_finished)
+                elif opcode is binary:
+                    assert isinstance(frame.payload, (bytes, bytearray))
+                    yield BytesMessage(data=frame.payload, frame_finished=frame.frame_finished,
+                                       message_finished=frame.message_finished)
+                elif opcode is ping:
+                    assert frame.frame_finished
+                    assert frame.message_finished
+                    assert isinstance(frame.payload, (bytes, bytearray))
+                    yield Ping(payload=frame.payload)  # type: ignore[arg-type] # as wsproto
+                elif opcode is pong:
+                    assert frame.frame_finished
+                    assert frame.message_finished
+                    assert isinstance(frame.payload, (bytes, bytearray))
+                    yield Pong(payload=frame.payload)  # type: ignore[arg-type] # as wsproto
+                elif opcode is close:
+                    assert isinstance(frame.payload, tuple)
+                    code, reason = frame.payload
+                    if self.state is local_closing:
+                        self._state = closed_state
+                    else:
+                        self._state = remote_closing
+                    yield CloseConnection(code=code, reason=reason)
+        except parse_failed as exc:
+            yield CloseConnection(code=exc.code, reason=str(exc))
+
+    return events
+
+
+def _fast_ws_events(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    from wsproto.handshake import H11Handshake
+
+    own = vars(H11Handshake)["events"]  # the queue loop below stands for it
+
+    def events(self: Any) -> Any:
+        # WSConnection.events: the handshake's queued events (without the
+        # handshake's generator), then the connection's.
+        handshake = self.handshake
+        if type(handshake) is H11Handshake and vars(H11Handshake)["events"] is own:
+            queued = handshake._events
+            while queued:
+                yield queued.popleft()
+        else:
+            yield from handshake.events()
+        if self.connection is not None:
+            yield from self.connection.events()
+
+    return events
+
+
+def _fast_receive_data(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    from wsproto import frame_protocol as fp
+    from wsproto.connection import ConnectionState
+
+    protocol_class = fp.FrameProtocol
+    decoder_class = fp.FrameDecoder
+    buffer_class = fp.Buffer
+    receiving = (ConnectionState.OPEN, ConnectionState.LOCAL_CLOSING)
+
+    def receive_data(self: Any, data: Any) -> None:
+        # receive_bytes -> FrameDecoder.receive_bytes -> Buffer.feed, inlined.
+        proto = self._proto
+        if (data is not None and type(proto) is protocol_class and self.state in receiving):
+            decoder = proto._frame_decoder
+            if type(decoder) is decoder_class:
+                buffer = decoder.buffer
+                if type(buffer) is buffer_class:
+                    buffer.buffer += data
+                    return
+        original(self, data)
+
+    return receive_data
 
 
 def patches() -> Iterator[Patch]:
@@ -219,5 +420,11 @@ def patches() -> Iterator[Patch]:
     decoder = frame_protocol.FrameDecoder
     yield (decoder, "parse_header", _fast_parse_header(vars(decoder)["parse_header"]))
     yield (decoder, "process_buffer", _fast_process_buffer(vars(decoder)["process_buffer"]))
+    protocol = frame_protocol.FrameProtocol
+    yield (protocol, "_parse_more_gen", _fast_parse_more_gen(vars(protocol)["_parse_more_gen"]))
     connection = importlib.import_module("wsproto.connection").Connection
     yield (connection, "send", _fast_send(vars(connection)["send"]))
+    yield (connection, "events", _fast_events(vars(connection)["events"]))
+    yield (connection, "receive_data", _fast_receive_data(vars(connection)["receive_data"]))
+    ws_connection = importlib.import_module("wsproto").WSConnection
+    yield (ws_connection, "events", _fast_ws_events(vars(ws_connection)["events"]))
