@@ -153,7 +153,7 @@ in_sid bash -euc "
     cd /tmp
     $VENV/bin/python -P -W error::RuntimeWarning -c '
 import sys
-import wsfast, wsfast._c, wsfast._codec_c, wsfast.deflate, wsfast.integrations
+import wsfast, wsfast._c, wsfast._codec_c, wsfast._aiohttp_c, wsfast.deflate, wsfast.integrations
 assert wsfast.BACKEND == \"c\", wsfast.BACKEND
 assert not sys._is_gil_enabled(), \"importing wsfast enabled the GIL\"
 print(\"GIL still disabled after import\")
