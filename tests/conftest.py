@@ -137,3 +137,13 @@ def py_backend() -> BackendAPI:
     """The pure-Python reference, for differential tests."""
     spec = Backend("python")
     return BackendAPI(spec, load_backend(spec))
+
+
+@pytest.fixture
+def no_integrations_installed() -> Iterator[None]:
+    """Every library unpatched before and after the test (integration tests)."""
+    from wsfast import integrations
+
+    integrations.uninstall()
+    yield
+    integrations.uninstall()

@@ -28,11 +28,7 @@ LIBRARIES = list(SUPPORTED)
 SEED = 20240607
 
 
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    integrations.uninstall()
-    yield
-    integrations.uninstall()
+pytestmark = pytest.mark.usefixtures("no_integrations_installed")
 
 
 def patch_targets(name: str) -> list[tuple[Any, str, Any]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -37,11 +37,7 @@ STATE = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    integrations.uninstall()
-    yield
-    integrations.uninstall()
+pytestmark = pytest.mark.usefixtures("no_integrations_installed")
 
 
 @pytest.fixture

@@ -28,11 +28,7 @@ from wsfast import integrations
 SEED = 20261203
 
 
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    integrations.uninstall()
-    yield
-    integrations.uninstall()
+pytestmark = pytest.mark.usefixtures("no_integrations_installed")
 
 
 # ---- aiohttp: the reader behind web_ws (server) and client (client) ----------------

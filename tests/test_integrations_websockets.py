@@ -24,11 +24,7 @@ SEED = 20261204
 KEY = b"\x01\x80\xfe\x7f"
 
 
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    integrations.uninstall()
-    yield
-    integrations.uninstall()
+pytestmark = pytest.mark.usefixtures("no_integrations_installed")
 
 
 @pytest.fixture()

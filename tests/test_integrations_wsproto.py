@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,11 +25,7 @@ pytest.importorskip("wsproto")
 SEED = 20261204
 
 
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    integrations.uninstall()
-    yield
-    integrations.uninstall()
+pytestmark = pytest.mark.usefixtures("no_integrations_installed")
 
 
 @pytest.fixture()
