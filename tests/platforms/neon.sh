@@ -77,8 +77,11 @@ git -C "$PLATFORM_ROOT" archive HEAD | tar -x -C "$WORK/src"
     low "$PLATFORM_CACHE/cross-venv/bin/python" setup.py -q build_ext --inplace > "$WORK/build.log" 2>&1 \
         || { tail -40 "$WORK/build.log"; exit 1; }
 )
-file "$WORK"/src/wsfast/*.so | grep -c 'ARM aarch64' | grep -qx 2 \
-    || { file "$WORK"/src/wsfast/*.so; echo "the extension modules are not aarch64 objects" >&2; exit 1; }
+# Every compiled module is there, and each is an aarch64 object.
+for module in _c _codec_c _aiohttp_c; do
+    file "$WORK"/src/wsfast/$module.*.so | grep -q 'ARM aarch64' \
+        || { file "$WORK"/src/wsfast/*.so; echo "wsfast.$module is not an aarch64 object" >&2; exit 1; }
+done
 
 # pytest and hypothesis are pure Python: the host's pip fetches them for the target.
 "$PLATFORM_CACHE/cross-venv/bin/python" -m pip install -q --target "$WORK/site" --only-binary=:all: \
